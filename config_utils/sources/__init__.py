@@ -1,0 +1,1 @@
+"""Readers of raw config values: files, run records, W&B runs."""
