@@ -1,0 +1,339 @@
+"""The one typed conversion: raw values → declared field types.
+
+Every source of values goes through :func:`convert`: ini/toml/yaml/json files, run records,
+W&B runs, OFC file edits and the GUI. Raw values are either text (ini, OFC file, GUI text
+boxes) or JSON primitives (json/toml/yaml, W&B, run records); both are accepted for every
+supported type, and the *declared* type decides, so ``"1"`` becomes ``1`` for an ``int``
+field and stays ``"1"`` for a ``str`` field. Nothing is guessed from the text alone.
+
+:func:`format_value` is the inverse for text: ``convert(format_value(v, tp), tp) == v``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import enum
+import json
+import typing
+from collections import abc
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any, Literal, get_args, get_origin
+
+from .errors import ConversionError
+from .types import (
+    NoneType,
+    describe_type,
+    is_config_type,
+    is_union,
+    strip_annotated,
+    unwrap_optional,
+)
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_NONE_TEXT = {"none", "null", "~"}
+_SEQUENCE_ORIGINS = (list, tuple, set, frozenset, abc.Sequence, abc.Set)
+_MAPPING_ORIGINS = (dict, abc.Mapping)
+
+
+class _Fail(Exception):
+    """Internal: this raw value does not fit this type (turned into ConversionError)."""
+
+
+def convert(raw: Any, tp: Any, *, key: str, where: str) -> Any:
+    """Convert ``raw`` to the declared type ``tp``.
+
+    ``key`` (dotted path) and ``where`` (``defaults.ini:12``, ``wandb:e/p/id``, ``ofc.ini:3``)
+    only serve the error message, which names both, the expected type and the value.
+    """
+    try:
+        return _convert(raw, tp)
+    except _Fail as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        raise ConversionError(
+            f"{where}: {key}: expected {describe_type(tp)}, got {raw!r}{detail}"
+        ) from None
+
+
+def _convert(raw: Any, tp: Any) -> Any:
+    tp = strip_annotated(tp)
+    if tp is Any or tp is object or tp is typing.Any:
+        return _literal(raw) if isinstance(raw, str) else raw
+    inner, optional = unwrap_optional(tp)
+    if optional:
+        if raw is None:
+            return None
+        if isinstance(raw, str) and raw.strip().lower() in _NONE_TEXT:
+            return None
+        if isinstance(raw, str) and raw.strip() == "" and inner is not str:
+            return None
+        return _convert(raw, inner)
+    if tp is NoneType or tp is None:
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in _NONE_TEXT | {""}):
+            return None
+        raise _Fail("")
+    if is_union(tp):
+        return _convert_union(raw, get_args(tp))
+    origin = get_origin(tp)
+    if origin is Literal:
+        return _convert_literal(raw, get_args(tp))
+    if origin is not None:
+        if origin in _SEQUENCE_ORIGINS:
+            return _convert_sequence(raw, origin, get_args(tp))
+        if origin in _MAPPING_ORIGINS:
+            return _convert_dict(raw, get_args(tp))
+        raise _Fail(f"unsupported type {describe_type(tp)}")
+    if tp is bool:
+        return _convert_bool(raw)
+    if tp is int:
+        return _convert_int(raw)
+    if tp is float:
+        if isinstance(raw, bool):
+            raise _Fail("")
+        if isinstance(raw, (int, float)):
+            return float(raw)
+        if isinstance(raw, str):
+            try:
+                return float(raw.strip().replace("_", ""))
+            except ValueError:
+                raise _Fail("") from None
+        raise _Fail("")
+    if tp is str:
+        if isinstance(raw, str):
+            return _unquote(raw)
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return str(raw)
+        raise _Fail("")
+    if isinstance(tp, type) and issubclass(tp, PurePath):
+        if isinstance(raw, (str, PurePath)):
+            return tp(_unquote(str(raw)))
+        raise _Fail("")
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _convert_enum(raw, tp)
+    if is_config_type(tp):
+        return _convert_dataclass(raw, tp)
+    if tp in (list, tuple, set, frozenset):
+        return _convert_sequence(raw, tp, ())
+    if tp is dict:
+        return _convert_dict(raw, ())
+    if isinstance(tp, type):
+        if isinstance(raw, tp):
+            return raw
+        try:  # a plain class with a one-argument constructor (e.g. Decimal)
+            return tp(_unquote(raw) if isinstance(raw, str) else raw)
+        except Exception:
+            raise _Fail("") from None
+    raise _Fail(f"unsupported type {describe_type(tp)}")
+
+
+def _unquote(text: str) -> str:
+    """``"myrun"`` → ``myrun`` (prefigure writes strings quoted); plain text as is."""
+    s = text.strip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "'\"":
+        try:
+            value = ast.literal_eval(s)
+        except (ValueError, SyntaxError):
+            return s[1:-1]
+        if isinstance(value, str):
+            return value
+    return text if text.strip() == text else s
+
+
+def _literal(text: str) -> Any:
+    """Parse a Python/JSON literal, or return the text itself when it is not one."""
+    s = text.strip()
+    try:
+        return ast.literal_eval(s)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        pass
+    try:
+        return json.loads(s)
+    except ValueError:
+        return s
+
+
+def _convert_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str):
+        s = _unquote(raw).strip().lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+    raise _Fail("")
+
+
+def _convert_int(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise _Fail("")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str):
+        s = raw.strip().replace("_", "")
+        try:
+            return int(s)
+        except ValueError:
+            pass
+        try:
+            f = float(s)
+        except ValueError:
+            raise _Fail("") from None
+        if f.is_integer():
+            return int(f)
+    raise _Fail("")
+
+
+def _convert_literal(raw: Any, choices: tuple[Any, ...]) -> Any:
+    for choice in choices:
+        if type(raw) is type(choice) and raw == choice:
+            return choice
+    if isinstance(raw, str):
+        text = _unquote(raw).strip()
+        for choice in choices:
+            shown = choice.name if isinstance(choice, enum.Enum) else str(choice)
+            if text == shown:
+                return choice
+    raise _Fail("")
+
+
+def _convert_enum(raw: Any, tp: type[enum.Enum]) -> enum.Enum:
+    if isinstance(raw, tp):
+        return raw
+    if isinstance(raw, str):
+        text = _unquote(raw).strip()
+        if text.startswith(tp.__name__ + "."):
+            text = text[len(tp.__name__) + 1 :]
+        if text in tp.__members__:
+            return tp.__members__[text]
+        for member in tp:
+            if str(member.value) == text:
+                return member
+    else:
+        for member in tp:
+            if member.value == raw and type(member.value) is type(raw):
+                return member
+    raise _Fail("")
+
+
+def _convert_union(raw: Any, members: tuple[Any, ...]) -> Any:
+    members = tuple(strip_annotated(m) for m in members)
+    # A value that already has one of the member types keeps it (JSON 1 for `int | str`).
+    for m in members:
+        if isinstance(m, type) and not is_config_type(m) and type(raw) is m:
+            return raw
+    for m in members:
+        try:
+            return _convert(raw, m)
+        except (_Fail, ConversionError):
+            continue
+    raise _Fail("")
+
+
+def _as_container(raw: Any) -> Any:
+    if isinstance(raw, str):
+        s = raw.strip()
+        if s[:1] in "[({":
+            value = _literal(s)
+            if isinstance(value, str):
+                raise _Fail("not a valid literal")
+            return value
+        return s
+    return raw
+
+
+def _convert_sequence(raw: Any, origin: Any, args: tuple[Any, ...]) -> Any:
+    value = _as_container(raw)
+    if isinstance(value, str):
+        # `4, 4, 2` or `4 4 2` (the forms people type in ini files)
+        if value == "":
+            items: list[Any] = []
+        elif "," in value:
+            items = [p.strip() for p in value.split(",")]
+            if items and items[-1] == "":
+                items.pop()
+        else:
+            items = value.split()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        raise _Fail("")
+    if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        if len(args) == 1 and args[0] == ():
+            args = ()
+        if len(items) != len(args):
+            raise _Fail(f"needs {len(args)} items, got {len(items)}")
+        return tuple(_convert(item, a) for item, a in zip(items, args, strict=True))
+    item_tp = args[0] if args else Any
+    converted = [_convert(item, item_tp) for item in items]
+    if origin is tuple:
+        return tuple(converted)
+    if origin in (set, frozenset):
+        return origin(converted)
+    return converted
+
+
+def _convert_dict(raw: Any, args: tuple[Any, ...]) -> dict[Any, Any]:
+    value = _as_container(raw)
+    if not isinstance(value, Mapping):
+        raise _Fail("")
+    key_tp, val_tp = args if len(args) == 2 else (Any, Any)
+    return {_convert(k, key_tp): _convert(v, val_tp) for k, v in value.items()}
+
+
+def _convert_dataclass(raw: Any, tp: type) -> Any:
+    if isinstance(raw, tp):
+        return raw
+    value = _as_container(raw)
+    if not isinstance(value, Mapping):
+        raise _Fail("")
+    from .tree import from_primitives
+
+    try:
+        return from_primitives(tp, dict(value), where="value")
+    except ConversionError as exc:
+        raise _Fail(str(exc)) from None
+
+
+def format_value(value: Any, tp: Any = Any) -> str:
+    """Text that :func:`convert` reads back to an equal value (for ini and OFC files)."""
+    inner, _ = unwrap_optional(tp)
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, PurePath):
+        return _format_str(str(value))
+    if isinstance(value, str):
+        text = _format_str(value)
+        if strip_annotated(inner) is not str and text.strip().lower() in _NONE_TEXT | _TRUE | _FALSE:
+            return repr(value)
+        return text
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        from .tree import to_primitives
+
+        return json.dumps(to_primitives(value))
+    from .tree import primitive
+
+    return repr(primitive(value))
+
+
+def _format_str(text: str) -> str:
+    needs_quotes = (
+        text == ""
+        or text != text.strip()
+        or text[:1] in "'\"[({"
+        or "\n" in text
+        or text.strip().lower() in _NONE_TEXT
+    )
+    return repr(text) if needs_quotes else text

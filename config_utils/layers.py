@@ -1,0 +1,361 @@
+"""Layering: merge raw values from several sources onto the dataclass defaults, with provenance.
+
+Layers come lowest first (config file, then a previous run); each later layer overrides the
+earlier ones key by key. A ``_type`` key chooses the variant of a union-typed field; choosing
+another variant drops the lower layers' values that the new variant does not have. Every
+value is converted to its declared type as soon as its layer is read, so an error names the
+layer and line it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections import abc
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_origin
+
+from .convert import convert
+from .errors import ConversionError, UnknownKeyError, closest, did_you_mean
+from .tree import OMITTED, TYPE_KEY
+from .types import field_types, is_config_type, strip_annotated, union_members, unwrap_optional
+
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class RawValue:
+    """A value as a source holds it, with where it came from (``defaults.ini:12``)."""
+
+    value: Any
+    source: str
+
+
+@dataclass
+class Layer:
+    """One source's values, flat dotted keys. ``lenient``: unknown keys warn instead of failing."""
+
+    name: str
+    values: dict[str, RawValue]
+    help: dict[str, str] = field(default_factory=dict)
+    lenient: bool = False
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def _norm(name: str) -> str:
+    return name.replace("-", "").replace("_", "").lower()
+
+
+def variant_names(cls: type) -> list[str]:
+    """Names that select ``cls`` as a variant: the class name and its registered target name."""
+    from .registry import registry
+
+    names = [cls.__name__]
+    target = registry._cfgname2clsname.get(cls.__name__)
+    if target:
+        names.append(target)
+    return names
+
+
+def resolve_variant(name: Any, tp: Any, *, key: str, where: str) -> type:
+    """The member of union type ``tp`` that ``name`` selects (class or registered name).
+
+    Only the field's own union members are candidates: a name coming from data never
+    imports anything.
+    """
+    members = union_members(tp)
+    if isinstance(name, str):
+        wanted = _norm(name.strip().strip("'\""))
+        for m in members:
+            if any(_norm(n) in (wanted, wanted + "config") for n in variant_names(m)):
+                return m
+    choices = [n for m in members for n in variant_names(m)]
+    raise ConversionError(
+        f"{where}: {key}: expected one of {', '.join(choices)}, got {name!r}"
+        f"{did_you_mean(str(name), choices)}"
+    )
+
+
+@dataclass(frozen=True)
+class _DictEntry:
+    """``weights.a`` where ``weights`` is a ``dict[str, float]`` field: one entry of it."""
+
+    path: str
+    entry: str
+    value_type: Any
+
+
+def _default_at(cls: type, path: str) -> Any:
+    obj: Any = _default_tree(cls)
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+    return None if obj is MISSING else obj
+
+
+class _Schema:
+    """Walks the config type along dotted paths, following the chosen union variants."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.variants: dict[str, type] = {}  # union path → chosen class
+        self.variant_source: dict[str, str] = {}
+
+    def default_variant(self, path: str) -> type | None:
+        """The class of the dataclass default at ``path``, if there is one."""
+        obj: Any = _default_tree(self.cls)
+        for part in path.split("."):
+            if obj is MISSING or obj is None:
+                return None
+            obj = getattr(obj, part, MISSING)
+        return type(obj) if dataclasses.is_dataclass(obj) and not isinstance(obj, type) else None
+
+    def node(self, path: str) -> tuple[type | None, Any]:
+        """(class holding the last part, declared type at ``path``); raises KeyError if unknown."""
+        cls: Any = self.cls
+        parts = path.split(".")
+        for i, part in enumerate(parts):
+            if not is_config_type(cls):
+                raise KeyError(".".join(parts[:i]))
+            if i == len(parts) - 2:
+                tp_here = field_types(cls).get(part)
+                mapping = strip_annotated(unwrap_optional(tp_here)[0]) if tp_here is not None else None
+                if get_origin(mapping) in (dict, abc.Mapping):
+                    args = get_args(mapping)
+                    return cls, _DictEntry(".".join(parts[:-1]), parts[-1], args[1] if len(args) == 2 else Any)
+            types = field_types(cls)
+            if part not in types:
+                raise KeyError(".".join(parts[: i + 1]))
+            tp = types[part]
+            if i == len(parts) - 1:
+                return cls, tp
+            prefix = ".".join(parts[: i + 1])
+            if union_members(tp):
+                cls = self.variants.get(prefix) or self.default_variant(prefix)
+                if cls is None:
+                    raise KeyError(prefix + "." + TYPE_KEY)
+            else:
+                cls = strip_annotated(unwrap_optional(tp)[0])
+        raise KeyError(path)
+
+    def valid_keys(self) -> list[str]:
+        """Every valid dotted key under the current variant choices (for did-you-mean)."""
+        out: list[str] = []
+
+        def walk(cls: type, prefix: str) -> None:
+            for name, tp in field_types(cls).items():
+                path = prefix + name
+                members = union_members(tp)
+                if members:
+                    out.append(path + "." + TYPE_KEY)
+                    chosen = self.variants.get(path) or self.default_variant(path)
+                    if chosen is not None:
+                        walk(chosen, path + ".")
+                    continue
+                inner = strip_annotated(unwrap_optional(tp)[0])
+                if is_config_type(inner):
+                    walk(inner, path + ".")
+                else:
+                    out.append(path)
+
+        walk(self.cls, "")
+        return out
+
+
+_DEFAULTS_CACHE: dict[type, Any] = {}
+
+
+def _default_tree(cls: type) -> Any:
+    """A tree of the dataclass defaults (MISSING where a field has none). Cached per type."""
+    if cls in _DEFAULTS_CACHE:
+        return _DEFAULTS_CACHE[cls]
+    values: dict[str, Any] = {}
+    types = field_types(cls)
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            values[f.name] = f.default_factory()
+        else:
+            inner = strip_annotated(unwrap_optional(types[f.name])[0])
+            values[f.name] = _default_tree(inner) if is_config_type(inner) else MISSING
+    ns = _DefaultsNode(values)
+    _DEFAULTS_CACHE[cls] = ns
+    return ns
+
+
+class _DefaultsNode:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _unknown_key(key: str, raw: RawValue, schema: _Schema, missing_part: str) -> str:
+    valid = schema.valid_keys()
+    hint = did_you_mean(key, valid)
+    if not hint:
+        # wrong nesting: the last part exists under another parent
+        last = key.rsplit(".", 1)[-1]
+        same_leaf = [k for k in valid if k.rsplit(".", 1)[-1] == last]
+        if same_leaf:
+            hint = did_you_mean(same_leaf[0], same_leaf) or f" (did you mean {same_leaf[0]!r}?)"
+        else:
+            parent = missing_part.rsplit(".", 1)[0] if "." in missing_part else ""
+            near = closest(missing_part, valid, n=1)
+            if parent and not near:
+                hint = f" (no key {missing_part!r}; valid keys under {parent!r} start with {parent + '.'!r})"
+    if missing_part.endswith("." + TYPE_KEY) and not key.endswith(TYPE_KEY):
+        return (
+            f"{raw.source}: {key}: {missing_part[: -len(TYPE_KEY) - 1]!r} has no variant chosen; "
+            f"set {missing_part!r} first"
+        )
+    return f"{raw.source}: unknown key {key!r}{hint}"
+
+
+def merge(
+    cls: type,
+    layers: list[Layer],
+    *,
+    strict: bool = False,
+    missing: Any = MISSING,
+) -> tuple[Any, dict[str, str]]:
+    """Build a ``cls`` instance from its defaults and ``layers`` (lowest first).
+
+    Returns the instance and its provenance (dotted path → source). A required field that no
+    layer sets becomes ``missing`` (``tyro.MISSING`` for the command line, so tyro asks for it);
+    with the default sentinel it is an error.
+    """
+    schema = _Schema(cls)
+    state: dict[str, tuple[Any, str]] = {}
+    for layer in layers:
+        lenient = layer.lenient and not strict
+        items = [(k, v) for k, v in layer.values.items() if not (isinstance(v.value, str) and v.value == OMITTED)]
+        # variant choices first, outermost first, so the keys below them resolve
+        type_keys = sorted((k for k, _ in items if k.rsplit(".", 1)[-1] == TYPE_KEY), key=lambda k: k.count("."))
+        for key in type_keys:
+            raw = layer.values[key]
+            union_path = key[: -len(TYPE_KEY) - 1]
+            try:
+                _, tp = schema.node(union_path) if union_path else (None, None)
+            except KeyError as exc:
+                _report(_unknown_key(key, raw, schema, str(exc.args[0])), lenient)
+                continue
+            if not union_members(tp):
+                _report(f"{raw.source}: {key}: {union_path!r} is not a union-typed field", lenient)
+                continue
+            chosen = resolve_variant(raw.value, tp, key=key, where=raw.source)
+            previous = schema.variants.get(union_path) or schema.default_variant(union_path)
+            schema.variants[union_path] = chosen
+            schema.variant_source[union_path] = raw.source
+            if previous is not chosen:
+                for stale in [k for k in state if k.startswith(union_path + ".")]:
+                    try:
+                        schema.node(stale)
+                    except KeyError:
+                        del state[stale]
+        for key, raw in items:
+            if key.rsplit(".", 1)[-1] == TYPE_KEY:
+                continue
+            try:
+                _, tp = schema.node(key)
+            except KeyError as exc:
+                _report(_unknown_key(key, raw, schema, str(exc.args[0])), lenient)
+                continue
+            if isinstance(tp, _DictEntry):
+                value = convert(raw.value, tp.value_type, key=key, where=raw.source)
+                current = state.get(tp.path, (None, ""))[0]
+                if not isinstance(current, dict):
+                    current = dict(_fresh(_default_at(cls, tp.path)) or {})
+                current[tp.entry] = value
+                state[tp.path] = (current, raw.source)
+                continue
+            state[key] = (convert(raw.value, tp, key=key, where=raw.source), raw.source)
+    prov: dict[str, str] = {}
+    instance = _build(cls, "", _default_tree(cls), schema, state, prov, missing)
+    return instance, prov
+
+
+def _report(message: str, lenient: bool) -> None:
+    if lenient:
+        warnings.warn(message + " (ignored)", stacklevel=4)
+    else:
+        raise UnknownKeyError(message)
+
+
+def _build(
+    cls: type,
+    prefix: str,
+    defaults: Any,
+    schema: _Schema,
+    state: dict[str, tuple[Any, str]],
+    prov: dict[str, str],
+    missing: Any,
+) -> Any:
+    kwargs: dict[str, Any] = {}
+    types = field_types(cls)
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        path = prefix + f.name
+        tp = types[f.name]
+        default = getattr(defaults, f.name, MISSING) if defaults is not None else MISSING
+        members = union_members(tp)
+        has_keys = any(k.startswith(path + ".") for k in state)
+        if members:
+            chosen = schema.variants.get(path)
+            if chosen is not None:
+                prov[path + "." + TYPE_KEY] = schema.variant_source[path]
+            if chosen is None and dataclasses.is_dataclass(default) and not isinstance(default, type):
+                chosen = type(default)
+            if chosen is None:
+                kwargs[f.name] = _fresh(default) if default is not MISSING else _required(path, missing)
+                if default is not MISSING:
+                    prov[path] = DEFAULT
+                continue
+            sub_defaults = default if type(default) is chosen else _default_tree(chosen)
+            prov.setdefault(path + "." + TYPE_KEY, DEFAULT)
+            kwargs[f.name] = _build(chosen, path + ".", sub_defaults, schema, state, prov, missing)
+            continue
+        inner = strip_annotated(unwrap_optional(tp)[0])
+        if is_config_type(inner):
+            if default is None and not has_keys:
+                kwargs[f.name] = None
+                prov[path] = DEFAULT
+                continue
+            sub = default if default not in (None, MISSING) else _default_tree(inner)
+            if dataclasses.is_dataclass(sub) and not isinstance(sub, type):
+                sub = _node_of(sub)
+            kwargs[f.name] = _build(inner, path + ".", sub, schema, state, prov, missing)
+            continue
+        if path in state:
+            kwargs[f.name], prov[path] = state[path]
+        elif default is not MISSING:
+            kwargs[f.name] = _fresh(default)
+            prov[path] = DEFAULT
+        else:
+            kwargs[f.name] = _required(path, missing)
+    return cls(**kwargs)
+
+
+def _node_of(obj: Any) -> Any:
+    return _DefaultsNode({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if hasattr(obj, f.name)})
+
+
+def _fresh(value: Any) -> Any:
+    """Defaults are shared via the cache: hand out copies of mutable ones."""
+    if isinstance(value, (list, dict, set)) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+        import copy
+
+        return copy.deepcopy(value)
+    return value
+
+
+def _required(path: str, missing: Any) -> Any:
+    if missing is MISSING:
+        raise ConversionError(f"missing required key {path!r}")
+    return missing
