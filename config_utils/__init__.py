@@ -24,14 +24,14 @@ from .errors import (
     UnknownNameError,
     WorkspaceError,
 )
+from .provenance import provenance
 from .registry import Registry, registry
 
 __version__ = "0.1.0"
 
 # public name -> (module, attribute); loaded on first access.
 _LAZY: dict[str, tuple[str, str]] = {
-    "cli": (".cli", "cli"),
-    "provenance": (".provenance", "provenance"),
+    "cli": (".command_line", "cli"),
     "save_run": (".sources.runs", "save_run"),
     "load_run": (".sources.runs", "load_run"),
     "push_config": (".sources.wandb", "push_config"),
@@ -58,8 +58,17 @@ __all__ = [
     "WorkspaceError",
     "configure_submodules",
     "make_config",
+    "provenance",
     "registry",
-    *_LAZY,
+    "cli",
+    "save_run",
+    "load_run",
+    "push_config",
+    "pull_config",
+    "to_primitives",
+    "OFC",
+    "OFCCallback",
+    "run_dir_for",
 ]
 
 
@@ -88,11 +97,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
-    from .cli import cli
+    from .command_line import cli
     from .flows.paths import run_dir_for
     from .ofc.core import OFC
     from .ofc.lightning import OFCCallback
-    from .provenance import provenance
     from .sources.runs import load_run, save_run
     from .sources.wandb import pull_config, push_config
     from .tree import to_primitives
