@@ -1,0 +1,300 @@
+"""``flow_create``: a new experiment directory in ``flows/``, from the template or a copy.
+
+``flow_create --name NAME`` copies the template experiment shipped with this package
+(``run.py`` with a ``RunConfig`` parsed by ``config_utils.cli``, a registered class, run
+records saved into a per-run log directory; a commented ``defaults.ini``; a README).
+``--copy-from EXP`` copies an existing experiment instead, without its logs and caches.
+``--from-run`` seeds ``defaults.ini`` with the config of a previous run (a local run directory
+saved by ``config_utils.save_run``, or a W&B run), so the new experiment starts where that run
+was, with every value visible and editable in one file.
+
+The new directory is assembled next to its final place and renamed into it in one step, so a
+failure never leaves half an experiment behind; an existing directory is never touched.
+"""
+
+import json
+import keyword
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, WorkspaceError, did_you_mean
+from .paths import Workspace, find_workspace, workspace_at
+
+#: The template experiment shipped inside the package (package data).
+TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
+
+#: Left behind when copying an experiment: logs, caches and tool state, never source.
+COPY_IGNORE = (
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    "logs",
+    "wandb",
+    "lightning_logs",
+    "outputs",
+    "multirun",
+    ".ipynb_checkpoints",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".cache",
+    "*.egg-info",
+    ".DS_Store",
+)
+
+_DEFAULTS = "DEFAULTS"
+
+
+def _check_name(name: str) -> None:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise WorkspaceError(
+            f"experiment name {name!r} is not a plain identifier: use letters, digits and '_', "
+            "not starting with a digit, without slashes or '..' "
+            f"(it becomes the directory flows/<name> and the module flows.<name>)"
+        )
+
+
+def _locate(root: Path, flow_dir: str | Path | None) -> Workspace:
+    if flow_dir is not None:
+        ws = workspace_at(root / flow_dir)
+        if ws is None:
+            raise WorkspaceError(
+                f"{root / flow_dir} is not an experiments directory made by flow_init "
+                "(no generated __init__.py); run flow_init first"
+            )
+        return ws
+    ws = find_workspace(root) or workspace_at(root / "flows")
+    if ws is None:
+        raise WorkspaceError(
+            f"no workspace found: {root} is neither inside a flows/ directory made by flow_init "
+            "nor beside one; run flow_init in the project root first"
+        )
+    return ws
+
+
+def _experiments(ws: Workspace) -> list[str]:
+    try:
+        return sorted(
+            p.name
+            for p in ws.flows_dir.iterdir()
+            if p.is_dir() and not p.name.startswith((".", "_"))
+        )
+    except OSError:
+        return []
+
+
+def _source_dir(ws: Workspace, copy_from: str | Path | None, root: Path) -> Path:
+    if copy_from is None:
+        if not TEMPLATE_DIR.is_dir():
+            raise WorkspaceError(f"the template experiment is missing from the installation: {TEMPLATE_DIR}")
+        return TEMPLATE_DIR
+    text = str(copy_from)
+    by_name = ws.flows_dir / text
+    looks_like_path = os.sep in text or "/" in text or text.startswith(".")
+    candidates = [by_name] if not looks_like_path else [root / text]
+    for cand in candidates:
+        if cand.is_dir():
+            return cand.resolve()
+    names = _experiments(ws)
+    listing = ", ".join(names) if names else "none yet"
+    raise WorkspaceError(
+        f"--copy-from {text!r}: no such experiment in {ws.flows_dir}{did_you_mean(text, names)}; "
+        f"existing experiments: {listing}"
+    )
+
+
+# -- reading a previous run ----------------------------------------------------------------
+
+
+def _run_values(from_run: str, root: Path) -> tuple[dict[str, Any], str]:
+    """The run's config as flat dotted keys → JSON primitives, and a label for messages."""
+    from ..tree import flatten
+
+    local = Path(from_run).expanduser()
+    if not local.is_absolute():
+        local = root / local
+    nested: Any
+    if local.exists():
+        from ..sources.runs import is_run_dir, load_run
+
+        if is_run_dir(local):
+            record = load_run(local)
+            nested = record.get("config", {})
+            label = f"run {local.resolve()}"
+        else:
+            from ..sources.wandb import pull_config
+
+            nested = pull_config(str(local))
+            label = f"run {local.resolve()}"
+    else:
+        from ..sources.wandb import pull_config
+
+        nested = pull_config(from_run)
+        label = f"W&B run {from_run}"
+    if not isinstance(nested, dict):
+        raise WorkspaceError(f"--from-run {from_run!r}: the run's config is not a mapping of keys to values")
+    flat = flatten(nested)
+    return (
+        {
+            k: v
+            for k, v in flat.items()
+            if v != "OMITTED" and not k.split(".", 1)[0].startswith("_wandb")
+        },
+        label,
+    )
+
+
+def _format(value: Any) -> str:
+    from ..convert import format_value
+
+    try:
+        return format_value(value)
+    except Exception:  # an exotic value from an old run: readable JSON beats failing
+        return json.dumps(value, default=repr)
+
+
+def _seeded_ini(existing: Path, run_values: dict[str, Any], label: str) -> str:
+    """``defaults.ini`` text: the experiment's keys (with their help comments) set to the run's
+    values, then any key only the run has. Keys the run omitted keep the experiment's value."""
+    values: dict[str, str] = {}
+    helps: dict[str, str] = {}
+    if existing.is_file():
+        from ..sources.files import read_ini
+
+        layer = read_ini(existing)
+        values = {k: str(rv.value) for k, rv in layer.values.items()}
+        helps = dict(layer.help)
+    from_run = set()
+    for key, value in run_values.items():
+        values[key] = _format(value)
+        from_run.add(key)
+    kept = sorted(set(values) - from_run)
+    sections: dict[str, list[tuple[str, str]]] = {_DEFAULTS: []}
+    for key, text in values.items():
+        section, _, leaf = key.rpartition(".")
+        sections.setdefault(section or _DEFAULTS, []).append((leaf, text))
+    lines = [
+        f"# Seeded by flow_create from {label}.",
+        "# Every value is the run's; edit freely. The command line still overrides this file.",
+    ]
+    if kept:
+        lines.append("# Not in the run (kept from the copied defaults.ini): " + ", ".join(kept))
+    for section, items in sections.items():
+        if not items and section == _DEFAULTS:
+            continue
+        lines += ["", f"[{section}]"]
+        prefix = "" if section == _DEFAULTS else section + "."
+        for leaf, text in items:
+            for help_line in helps.get(prefix + leaf, "").splitlines():
+                lines.append(f"# {help_line}".rstrip())
+            text = text.replace("\n", "\\n")
+            lines.append(f"{leaf} = {text}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def flow_create(
+    name: str,
+    *,
+    copy_from: str | Path | None = None,
+    from_run: str | None = None,
+    root: str | Path | None = None,
+    flow_dir: str | Path | None = None,
+) -> Path:
+    """Create ``flows/<name>`` and return its path.
+
+    ``root`` is where to look for the workspace (default: the working directory; inside
+    ``flows/`` or the project root). ``copy_from`` names an experiment in ``flows/`` (or a
+    path to a directory); without it the template is copied. ``from_run`` is a local run
+    directory (``config_utils.save_run``) or a W&B run (URL or ``entity/project/run_id``).
+    Raises :class:`WorkspaceError` for a bad name, an existing target or an unknown source,
+    and the sources' own errors (``RunSourceError``) when the run cannot be read.
+    """
+    _check_name(name)
+    here = (Path.cwd() if root is None else Path(root)).resolve()
+    ws = _locate(here, flow_dir)
+    target = ws.flows_dir / name
+    if target.exists() or target.is_symlink():
+        raise WorkspaceError(
+            f"{target} already exists: flow_create never overwrites an experiment; "
+            "choose another --name"
+        )
+    source = _source_dir(ws, copy_from, here)
+    if target.resolve().is_relative_to(source):
+        raise WorkspaceError(f"--copy-from {source}: cannot copy a directory into itself ({target})")
+    run_values: dict[str, Any] | None = None
+    label = ""
+    if from_run is not None:
+        run_values, label = _run_values(from_run, here)  # before touching the disk
+
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".creating", dir=ws.flows_dir))
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create {target}: {exc.strerror or exc}") from exc
+    try:
+        build = staging / name
+        shutil.copytree(source, build, symlinks=True, ignore=shutil.ignore_patterns(*COPY_IGNORE))
+        if run_values is not None:
+            ini = build / "defaults.ini"
+            text = _seeded_ini(ini, run_values, label)
+            ini.write_text(text, encoding="utf-8")
+        if target.exists() or target.is_symlink():
+            raise WorkspaceError(f"{target} appeared while it was being created; left it as it is")
+        os.rename(build, target)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create {target}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _args_type() -> type:
+    """The command line as a dataclass; built on demand because it needs tyro's annotations."""
+    from typing import Annotated
+
+    import tyro
+
+    @dataclass
+    class CreateArgs:
+        """Create a new experiment in flows/NAME: a copy of the template (run.py, defaults.ini,
+        README.md) or of an existing experiment. Run it in the project root or inside flows/.
+        Never overwrites anything: an existing flows/NAME is refused."""
+
+        name: Annotated[str, tyro.conf.arg(metavar="NAME")]
+        """Name of the new experiment: a Python identifier (letters, digits, '_'); becomes flows/NAME."""
+        copy_from: Annotated[str | None, tyro.conf.arg(metavar="EXP")] = None
+        """Copy this existing experiment (a name in flows/, or a path) instead of the template; its logs, caches and __pycache__ are left out."""
+        from_run: Annotated[str | None, tyro.conf.arg(metavar="URL_OR_DIR")] = None
+        """Seed defaults.ini with the config of a previous run: a run directory saved by config_utils.save_run, or a W&B run URL or entity/project/run_id."""
+        flow_dir: Annotated[str | None, tyro.conf.arg(metavar="DIR")] = None
+        """Advanced: the experiments directory, when it is neither ./flows nor a directory above the current one."""
+
+    return CreateArgs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point ``flow_create``: exit 0 on success, 2 with a short message on a mistake."""
+    import tyro
+
+    args: Any = tyro.cli(_args_type(), args=argv, prog="flow_create")
+    try:
+        target = flow_create(
+            args.name, copy_from=args.copy_from, from_run=args.from_run, flow_dir=args.flow_dir
+        )
+    except ConfigError as exc:
+        print(f"flow_create: error: {exc}", file=sys.stderr)
+        return 2
+    what = f"a copy of {args.copy_from}" if args.copy_from else "the template"
+    print(f"flow_create: created {target} from {what}")
+    if args.from_run:
+        print(f"  defaults.ini seeded from {args.from_run}")
+    if (target / "run.py").is_file():
+        print(f"  try: python {os.path.relpath(target / 'run.py')} --help")
+    return 0
