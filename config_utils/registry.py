@@ -136,11 +136,11 @@ class Registry:
     # ------------------------------------------------------------------ registration
 
     @overload
-    def register(self, obj: T, /) -> T: ...
-    @overload
     def register(
         self, obj: str | None = None, /, *, name: str | None = None, replace: bool = False
     ) -> Callable[[T], T]: ...
+    @overload
+    def register(self, obj: T, /, *, name: str | None = None, replace: bool = False) -> T: ...
 
     def register(
         self, obj: Any = None, /, *, name: str | None = None, replace: bool = False
