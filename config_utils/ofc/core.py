@@ -1,0 +1,816 @@
+"""On-the-fly control (OFC): steer settings of a running job by editing a file.
+
+Why it is built this way:
+
+* The training loop calls :meth:`OFC.update` every step, so the unchanged path must cost next
+  to nothing (≤ 2 µs; prefigure re-parses its ini on every call, ~940 µs). A daemon thread
+  therefore watches the file (a ``stat`` every ``poll_interval`` seconds), reads, parses and
+  type-checks a new version *off the hot path*, and stages the accepted changes;
+  ``update()`` only tests a flag and, when set, applies the staged changes in the caller's
+  thread, so every change happens at a well-defined step.
+* The file is the single source of truth (the GUI writes it too, through :meth:`OFC.submit`).
+  It is written atomically (temp file + ``os.replace``), and read back only once its content
+  has been identical at two consecutive polls and it lists every steerable key, so a
+  half-written file never applies.
+* Edits go through the same typed conversion as the ini layer
+  (:func:`config_utils.convert.convert`). A bad value, an unknown key or an edit of a key
+  that is not steerable is rejected with an :class:`OFCWarning` naming the key, the file and
+  the line; the run continues with the old value. Training never dies because of an edit.
+* Every applied change is recorded: :attr:`OFC.history`, a JSON-lines file next to the OFC
+  file, the provenance of the leaf (``ofc:step=N`` or ``ofc:gui:step=N``), optional W&B
+  logging as ``args/<key>``, and per-key callbacks (:meth:`OFC.on_change`).
+* Under ``torch.distributed`` with world size > 1, rank 0 reads the file and broadcasts the
+  changes (:mod:`config_utils.ofc.distributed`); every rank applies the same change at the same
+  step, so ``update()`` must be called at the same steps on every rank.
+
+An existing file at ``ofc_file`` is only replaced when it is an OFC file for this config (it
+carries the header this module writes, or it is a prefigure-style file whose only section is
+``[OFC]`` and whose keys all belong to the config), and no other live OFC in this process or
+another live process on this host owns it. By default the file is rewritten from the config
+you pass (it describes *this* run); with ``adopt_existing=True`` the values already in the file
+are applied first (resuming a steered run), recorded in the history like any edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as _dt
+import enum
+import json
+import math
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path, PurePath
+from typing import Any
+
+from ..convert import convert, format_value
+from ..errors import ConfigError, OFCError, did_you_mean
+from ..provenance import record as _record_provenance
+from ..tree import get_path, leaf_types, set_path
+from ..types import describe_type, is_variant_field
+
+__all__ = ["OFC", "OFCWarning", "HEADER", "SECTION"]
+
+SECTION = "OFC"
+HEADER = "# flows-workspace on-the-fly control (OFC) file"
+_OWNER_PREFIX = "# owner: "
+_RECENT_MTIME_S = 2.0  # file timestamps are coarse (one kernel tick): re-read recent files
+_UNTERMINATED_S = 1.0  # a version without a final newline must hold this long to apply
+_modules = sys.modules
+
+# Live OFC objects by resolved file path, so two in one process cannot fight over a file.
+_OPEN_FILES: dict[str, OFC] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+class OFCWarning(UserWarning):
+    """An OFC edit was rejected (or a callback failed); the run goes on with the old value."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One applied change, as kept in :attr:`OFC.history` and the JSON-lines history file."""
+
+    time: str
+    step: int
+    key: str
+    old: Any
+    new: Any
+    source: str  # "file" | "gui" | "resume"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": self.time,
+            "step": self.step,
+            "key": self.key,
+            "old": _jsonable(self.old),
+            "new": _jsonable(self.new),
+            "source": self.source,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    """A value as JSON primitives (Enum → name, Path → str, tuple → list), for history lines."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(_jsonable(k)): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return str(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that treats NaN as equal to NaN and does not confuse ``1`` with ``True``."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _namespace_type(value: Any) -> Any:
+    """Type of a Namespace entry, from its current value (legacy configs declare no types)."""
+    if value is None:
+        return Any
+    if isinstance(value, (bool, int, float, str, PurePath, enum.Enum)):
+        return type(value)
+    if isinstance(value, (list, tuple)):
+        kinds = {type(v) for v in value}
+        if len(kinds) == 1 and next(iter(kinds)) in (bool, int, float, str):
+            elem = next(iter(kinds))
+            return list[elem] if isinstance(value, list) else tuple[elem, ...]  # type: ignore[valid-type]
+        return type(value)
+    return Any
+
+
+def _env_rank() -> int:
+    """This process's rank as launchers announce it *before* the process group exists.
+
+    torchrun, SLURM and Lightning's DDP launcher set these variables in every worker; a
+    process without them is rank 0. Used to keep non-zero ranks from writing the OFC file.
+    """
+    for var in ("RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        text = os.environ.get(var, "").strip()
+        if text.isdigit():
+            return int(text)
+    for var in ("LOCAL_RANK", "NODE_RANK"):
+        text = os.environ.get(var, "").strip()
+        if text.isdigit() and int(text) > 0:
+            return int(text)
+    return 0
+
+
+def _never() -> bool:
+    return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@dataclasses.dataclass
+class _Parsed:
+    """An OFC file version: key → (raw text, line number), plus what was wrong with it."""
+
+    entries: dict[str, tuple[str, int]]
+    problems: list[str]
+    sections: list[str]
+    owner: str | None
+    has_header: bool
+
+
+def parse_text(text: str, where: str) -> _Parsed:
+    """Read the OFC file format: ``key = value`` lines under ``[OFC]``, ``#``/``;`` comments.
+
+    Values are the stripped text after the first ``=``; no inline comments (a string value
+    may contain ``#``).
+    """
+    entries: dict[str, tuple[str, int]] = {}
+    problems: list[str] = []
+    sections: list[str] = []
+    owner: str | None = None
+    lines = text.splitlines()
+    has_header = bool(lines) and lines[0].startswith(HEADER)
+    for lineno, line in enumerate(lines, 1):
+        s = line.strip()
+        if s.startswith(_OWNER_PREFIX.strip()) and owner is None:
+            owner = s[len(_OWNER_PREFIX.strip()) :].strip()
+            continue
+        if not s or s[0] in "#;":
+            continue
+        if s.startswith("[") and s.endswith("]"):
+            name = s[1:-1].strip()
+            sections.append(name)
+            if name != SECTION:
+                problems.append(
+                    f"{where}:{lineno}: unexpected section [{name}]; an OFC file has one "
+                    f"section, [{SECTION}]"
+                )
+            continue
+        key, eq, raw = s.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            problems.append(f"{where}:{lineno}: expected 'key = value', got {s!r}")
+            continue
+        if key in entries:
+            problems.append(
+                f"{where}:{lineno}: {key}: set twice (first on line {entries[key][1]}); "
+                f"the value on line {lineno} is used"
+            )
+        entries[key] = (raw.strip(), lineno)
+    return _Parsed(entries, problems, sections, owner, has_header)
+
+
+class OFC:
+    """On-the-fly control of ``cfg`` through the file ``ofc_file`` (see the module docstring).
+
+    ``cfg`` is a dataclass config (dotted keys such as ``optim.lr``) or an
+    ``argparse.Namespace`` (flat keys, typed by their current values; ``types`` overrides).
+    ``steerables=None`` makes every leaf steerable (the legacy prefigure behaviour of the
+    README); otherwise only the listed keys appear in the file and can change.
+    ``step_fn`` gives the step recorded with a change when :meth:`update` is not passed one;
+    without it the number of ``update()`` calls is used.
+
+    ``gui``/``sliders``/``share`` start the web page (``config_utils.ofc.gui``) on rank 0; it
+    submits through :meth:`submit`.
+    """
+
+    def __init__(
+        self,
+        cfg: Any,
+        steerables: Iterable[str] | None = None,
+        ofc_file: str | os.PathLike[str] = "ofc.ini",
+        *,
+        step_fn: Callable[[], int] | None = None,
+        use_wandb: bool = True,
+        history_file: str | os.PathLike[str] | None = None,
+        adopt_existing: bool = False,
+        types: Mapping[str, Any] | None = None,
+        poll_interval: float = 0.1,
+        distributed: bool | None = None,
+        gui: bool = False,
+        sliders: bool = False,
+        share: bool = False,
+        debug: bool = False,
+    ) -> None:
+        self.cfg = cfg
+        self.ofc_file = Path(ofc_file).absolute()
+        self.history_file = (
+            Path(history_file).absolute()
+            if history_file is not None
+            else self.ofc_file.with_name(self.ofc_file.stem + "-history.jsonl")
+        )
+        self.step_fn = step_fn
+        self.use_wandb = use_wandb
+        self.debug = debug
+        self.poll_interval = float(poll_interval)
+        self.history: list[Change] = []
+        self.gradio_url = ""
+        self._callbacks: dict[str, list[Callable[[Any, Any], Any]]] = {}
+        self._distributed = distributed
+        self._calls = 0
+        self._lock = threading.RLock()
+        self._dirty = False
+        self._staged: dict[str, tuple[Any, str]] = {}
+        self._staged_problems: list[str] = []
+        self._active_problems: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._gui: Any = None
+        self._closed = False
+        self._td_init: Callable[[], bool] | None = None
+        self._bcast: Any = None
+        self._rank = _env_rank()
+        self._writer = self._rank == 0
+
+        self.types = self._resolve_types(cfg, steerables, types)
+        self.steerables: list[str] = list(self.types)
+        self._all_keys = self._config_keys(cfg)
+        self._file_values: dict[str, Any] = {k: get_path(cfg, k) for k in self.steerables}
+
+        # watcher state
+        self._sig: tuple[int, int, int, int] | None = None
+        self._seen_text: str | None = None  # last text read (candidate until it settles)
+        self._done_text: str | None = None  # last text processed
+        self._seen_since = 0.0
+
+        if self._writer:
+            self._claim_file(adopt_existing)
+            self._start_watcher()
+        if gui and self._writer:
+            from .gui import launch_gui  # type: ignore[import-not-found,unused-ignore]
+
+            self._gui = launch_gui(self, sliders=sliders, share=share)
+            self.gradio_url = str(getattr(self._gui, "url", "") or "")
+
+    # ------------------------------------------------------------------ set-up
+    def _config_keys(self, cfg: Any) -> list[str]:
+        if isinstance(cfg, argparse.Namespace):
+            return list(vars(cfg))
+        return list(leaf_types(cfg))
+
+    def _resolve_types(
+        self, cfg: Any, steerables: Iterable[str] | None, overrides: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        if isinstance(cfg, argparse.Namespace):
+            declared = {k: _namespace_type(v) for k, v in vars(cfg).items()}
+        elif dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+            declared = {
+                k: tp for k, tp in leaf_types(cfg).items() if not k.endswith("._type")
+            }
+        else:
+            raise OFCError(
+                f"OFC: expected a dataclass instance or an argparse.Namespace, got "
+                f"{type(cfg).__name__}"
+            )
+        declared.update(overrides or {})
+        if steerables is None:
+            keys = [k for k, tp in declared.items() if not is_variant_field(tp)]
+        else:
+            if isinstance(steerables, str):
+                raise OFCError(
+                    f"OFC: steerables must be a list of keys, got the string {steerables!r}"
+                )
+            keys = list(dict.fromkeys(steerables))
+        out: dict[str, Any] = {}
+        for key in keys:
+            if key not in declared:
+                prefix = key + "."
+                inner = [k for k in declared if k.startswith(prefix)]
+                if inner:
+                    hint = f"; it is a section, steer its fields: {', '.join(inner[:5])}"
+                else:
+                    hint = did_you_mean(key, declared)
+                raise OFCError(f"OFC: steerable key {key!r} is not a leaf of the config{hint}")
+            if is_variant_field(declared[key]):
+                raise OFCError(
+                    f"OFC: steerable key {key!r} selects a config variant "
+                    f"({describe_type(declared[key])}); variants cannot change while running"
+                )
+            out[key] = declared[key]
+        return out
+
+    def _owner_line(self) -> str:
+        return f"{_OWNER_PREFIX}host={socket.gethostname()} pid={os.getpid()}"
+
+    def _claim_file(self, adopt_existing: bool) -> None:
+        """Check that ``ofc_file`` may be (re)written, then write it from the config."""
+        path = self.ofc_file
+        key = str(path.resolve())
+        with _OPEN_LOCK:
+            other = _OPEN_FILES.get(key)
+            if other is not None and not other._closed:
+                raise OFCError(
+                    f"OFC: {path} is already controlled by another live OFC in this process; "
+                    "close() it first or pass another ofc_file"
+                )
+            if path.exists():
+                self._check_existing(path, adopt_existing)
+            self._check_history_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = self.render()
+            atomic_write(path, text)
+            self._done_text = text
+            _OPEN_FILES[key] = self
+
+    def _check_existing(self, path: Path, adopt_existing: bool) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OFCError(
+                f"OFC: {path} exists and cannot be read as an OFC file ({exc}); it was left "
+                "as it is: pass another ofc_file"
+            ) from None
+        parsed = parse_text(text, str(path))
+        foreign = [k for k in parsed.entries if k not in self._all_keys]
+        legacy = parsed.sections == [SECTION] and not foreign
+        if not parsed.has_header and not legacy:
+            raise OFCError(
+                f"OFC: {path} exists and is not an OFC file; it was left as it is: "
+                "pass another ofc_file"
+            )
+        if parsed.has_header and (foreign or not parsed.entries and self.steerables):
+            shown = ", ".join(foreign[:5]) or "none of its keys"
+            raise OFCError(
+                f"OFC: {path} is an OFC file for another config (keys not in this config: "
+                f"{shown}); it was left as it is: pass another ofc_file"
+            )
+        if parsed.owner:
+            fields = dict(p.split("=", 1) for p in parsed.owner.split() if "=" in p)
+            pid = fields.get("pid", "")
+            if (
+                fields.get("host") == socket.gethostname()
+                and pid.isdigit()
+                and int(pid) != os.getpid()
+                and _pid_alive(int(pid))
+            ):
+                raise OFCError(
+                    f"OFC: {path} is in use by the running process {pid}; it was left as it "
+                    "is: pass another ofc_file"
+                )
+        if adopt_existing:
+            changes, problems = self._validate(parsed, str(path), require_all=False)
+            for msg in problems:
+                warnings.warn(msg, OFCWarning, stacklevel=4)
+            applied = self._apply({k: (v, "resume") for k, v in changes.items()}, step=0)
+            self._file_values.update(applied)
+
+    def _check_history_file(self) -> None:
+        """Append only to our own history file: never write into a user's file."""
+        path = self.history_file
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        try:
+            with path.open(encoding="utf-8") as fh:
+                first = json.loads(fh.readline())
+            ok = isinstance(first, dict) and {"key", "new", "source"} <= set(first)
+        except (OSError, ValueError, UnicodeDecodeError):
+            ok = False
+        if not ok:
+            raise OFCError(
+                f"OFC: history file {path} exists and is not an OFC history; it was left as "
+                "it is: pass another history_file"
+            )
+
+    # ------------------------------------------------------------------ the file
+    def describe(self, key: str) -> str:
+        """The type of ``key`` as written in the file comment (``float``, ``Literal['a', 'b']``)."""
+        return describe_type(self.types[key])
+
+    def values(self) -> dict[str, Any]:
+        """Current value of every steerable key (read from the config)."""
+        return {k: get_path(self.cfg, k) for k in self.steerables}
+
+    def text_values(self) -> dict[str, str]:
+        """Current values as the text the file (and the GUI's text boxes) holds."""
+        return {k: format_value(v, self.types[k]) for k, v in self.values().items()}
+
+    def render(self, values: Mapping[str, Any] | None = None) -> str:
+        """The OFC file text for ``values`` (default: the current config values)."""
+        current = self.values() if values is None else dict(values)
+        lines = [
+            HEADER,
+            "# Edit a value and save: the running job applies it at its next update().",
+            "# Values are type-checked; a bad one is rejected with a warning, the old value stays.",
+            "# Only the keys below can be steered. No inline comments after values.",
+            self._owner_line(),
+            f"[{SECTION}]",
+        ]
+        for key in self.steerables:
+            lines.append(f"# {key}: {self.describe(key)}")
+            lines.append(f"{key} = {format_value(current[key], self.types[key])}")
+        return "\n".join(lines) + "\n"
+
+    def _validate(
+        self, parsed: _Parsed, where: str, *, require_all: bool
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Typed values that differ from the last accepted file values, and the problems."""
+        problems = list(parsed.problems)
+        missing = [k for k in self.steerables if k not in parsed.entries]
+        if missing and require_all:
+            return {}, [
+                f"{where}: incomplete OFC file (missing {', '.join(missing[:5])}); nothing "
+                "applied until every steerable key is present"
+            ]
+        changes: dict[str, Any] = {}
+        for key, (raw, lineno) in parsed.entries.items():
+            if key not in self.types:
+                if key in self._all_keys:
+                    problems.append(
+                        f"{where}:{lineno}: {key}: not steerable (steerable keys: "
+                        f"{', '.join(self.steerables)}); edit ignored"
+                    )
+                else:
+                    problems.append(
+                        f"{where}:{lineno}: {key}: unknown key"
+                        f"{did_you_mean(key, self.steerables)}; edit ignored"
+                    )
+                continue
+            try:
+                value = convert(raw, self.types[key], key=key, where=f"{where}:{lineno}")
+            except ConfigError as exc:
+                old = self._file_values.get(key)
+                problems.append(
+                    f"{exc}; keeping {format_value(old, self.types[key])}"
+                )
+                continue
+            if not _same(value, self._file_values.get(key)):
+                changes[key] = value
+        return changes, problems
+
+    # ------------------------------------------------------------------ watcher thread
+    def _start_watcher(self) -> None:
+        self._thread = threading.Thread(
+            target=self._watch, name=f"ofc-watch:{self.ofc_file.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.poll()
+            except Exception as exc:  # the watcher must never die: report and go on
+                self._stage({}, [f"{self.ofc_file}: OFC watcher error: {exc!r}"], "file")
+
+    def poll(self) -> bool:
+        """Look at the file once; stage accepted changes. True when a version was processed.
+
+        Called by the watcher thread; tests and single-threaded tools may call it directly.
+        A new version is processed only when its text is the same at two consecutive polls.
+        """
+        path = self.ofc_file
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            self._sig = None
+            return False
+        sig = (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
+        if sig == self._sig and time.time() - st.st_mtime > _RECENT_MTIME_S:
+            return False
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+            st2 = os.stat(path)
+        except OSError:
+            return False
+        if (st2.st_ino, st2.st_mtime_ns, st2.st_size, st2.st_ctime_ns) != sig:
+            self._seen_text = None  # changing under us: look again next poll
+            return False
+        self._sig = sig
+        if text == self._done_text:
+            self._seen_text = None
+            return False
+        if text != self._seen_text:
+            self._seen_text = text  # wait one poll for the writer to finish
+            self._seen_since = time.monotonic()
+            return False
+        if not text.endswith("\n") and time.monotonic() - self._seen_since < _UNTERMINATED_S:
+            return False  # maybe cut mid-line by a slow in-place writer: give it longer
+        with self._lock:
+            if text == self._done_text:  # submit() wrote this very text meanwhile
+                return False
+            parsed = parse_text(text, str(path))
+            changes, problems = self._validate(parsed, str(path), require_all=True)
+            self._file_values.update(changes)
+            self._done_text = text
+            self._seen_text = None
+            new_problems = [p for p in problems if p not in self._active_problems]
+            self._active_problems = set(problems)
+            self._stage(changes, new_problems, "file")
+        return True
+
+    def _stage(self, changes: Mapping[str, Any], problems: list[str], source: str) -> None:
+        if not changes and not problems:
+            return
+        with self._lock:
+            for key, value in changes.items():
+                self._staged[key] = (value, source)
+            self._staged_problems.extend(problems)
+            self._dirty = True
+
+    def _take(self) -> tuple[dict[str, tuple[Any, str]], list[str]]:
+        with self._lock:
+            staged, problems = self._staged, self._staged_problems
+            self._staged, self._staged_problems = {}, []
+            self._dirty = False
+        return staged, problems
+
+    def pending(self) -> bool:
+        """True when accepted edits (or warnings) wait for the next :meth:`update`."""
+        return self._dirty
+
+    # ------------------------------------------------------------------ the hot path
+    def update(self, step: int | None = None) -> dict[str, Any]:
+        """Apply the edits made since the last call; ``{key: new_value}`` of those applied.
+
+        Cheap when nothing changed (a flag test). ``step`` is recorded with each change
+        (default: ``step_fn()``, else the number of calls). Under torch.distributed with
+        world size > 1 this is a collective: call it at the same steps on every rank.
+        """
+        self._calls += 1
+        if self._distributed is not False:
+            init = self._td_init
+            if init is None:
+                init = self._probe_distributed()
+            if init is not None and init():
+                return self._update_distributed(step)
+        if not self._dirty:
+            return {}
+        return self._update_local(step)
+
+    def _update_local(self, step: int | None) -> dict[str, Any]:
+        staged, problems = self._take()
+        for msg in problems:
+            warnings.warn(msg, OFCWarning, stacklevel=3)
+        return self._apply(staged, self._step(step))
+
+    def _probe_distributed(self) -> Callable[[], bool] | None:
+        td = _modules.get("torch.distributed")
+        if td is None:
+            return None
+        if not td.is_available():
+            self._distributed = False
+            return None
+        self._td_init = td.is_initialized
+        return self._td_init
+
+    def _step(self, step: int | None) -> int:
+        if step is not None:
+            return int(step)
+        if self.step_fn is not None:
+            return int(self.step_fn())
+        return self._calls
+
+    def _update_distributed(self, step: int | None) -> dict[str, Any]:
+        from .distributed import broadcaster_for
+
+        bcast = broadcaster_for(self)
+        if bcast is None:  # world size 1
+            self._td_init = _never
+            return self._update_local(step) if self._dirty else {}
+        payload: tuple[int, dict[str, tuple[Any, str]]] | None = None
+        if bcast.rank == 0:
+            if self._dirty:
+                staged, problems = self._take()
+                for msg in problems:
+                    warnings.warn(msg, OFCWarning, stacklevel=3)
+                if staged:
+                    payload = (self._step(step), staged)
+        payload = bcast.exchange(payload)
+        if payload is None:
+            return {}
+        return self._apply(payload[1], payload[0])
+
+    def _set_rank(self, rank: int) -> None:
+        """Called when the process group reveals the rank: non-zero ranks stop watching."""
+        self._rank = rank
+        if rank != 0:
+            self._writer = False
+            self._stop.set()
+
+    # ------------------------------------------------------------------ applying
+    def _apply(self, staged: Mapping[str, tuple[Any, str]], step: int) -> dict[str, Any]:
+        applied: dict[str, Any] = {}
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+        records: list[Change] = []
+        for key, (new, source) in staged.items():
+            old = get_path(self.cfg, key)
+            if _same(old, new):
+                continue
+            set_path(self.cfg, key, new)
+            label = f"ofc:gui:step={step}" if source == "gui" else f"ofc:step={step}"
+            try:
+                _record_provenance(self.cfg, key, label)
+            except Exception:  # provenance is bookkeeping; never stop the run for it
+                pass
+            applied[key] = new
+            records.append(Change(now, step, key, old, new, source))
+        if not records:
+            return applied
+        self.history.extend(records)
+        if self._writer:
+            self._write_history(records)
+            if self.use_wandb:
+                self._log_wandb(applied)
+        for rec in records:
+            for fn in self._callbacks.get(rec.key, ()):
+                try:
+                    fn(rec.new, rec.old)
+                except Exception as exc:
+                    warnings.warn(
+                        f"OFC: callback {getattr(fn, '__qualname__', fn)!s} for {rec.key} raised "
+                        f"{exc!r}; {rec.key} = {rec.new!r} stays applied",
+                        OFCWarning,
+                        stacklevel=3,
+                    )
+        if self.debug:
+            print(f"OFC step {step}: {applied}", file=sys.stderr)
+        return applied
+
+    def _write_history(self, records: list[Change]) -> None:
+        try:
+            with self.history_file.open("a", encoding="utf-8") as fh:
+                for rec in records:
+                    fh.write(json.dumps(rec.to_json()) + "\n")
+        except OSError as exc:
+            warnings.warn(
+                f"OFC: could not append to {self.history_file} ({exc}); the change is applied",
+                OFCWarning,
+                stacklevel=4,
+            )
+
+    def _log_wandb(self, applied: Mapping[str, Any]) -> None:
+        wandb = _modules.get("wandb")  # never import wandb just to check for a run
+        run = getattr(wandb, "run", None) if wandb is not None else None
+        if run is None:
+            return
+        data = {
+            f"args/{k}": _jsonable(v)
+            for k, v in applied.items()
+            if isinstance(_jsonable(v), (bool, int, float, str))
+        }
+        if not data:
+            return
+        try:
+            run.log(data, commit=False)
+        except Exception as exc:
+            warnings.warn(f"OFC: W&B logging failed ({exc!r})", OFCWarning, stacklevel=4)
+
+    def on_change(self, key: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """Call ``fn(new, old)`` after ``key`` changes (e.g. to set an optimizer's lr).
+
+        Returns ``fn`` so it can be used as a decorator factory argument. An exception in
+        ``fn`` becomes an :class:`OFCWarning`; the new value stays applied.
+        """
+        if key not in self.types:
+            raise OFCError(
+                f"OFC.on_change: {key!r} is not a steerable key{did_you_mean(key, self.steerables)}"
+            )
+        self._callbacks.setdefault(key, []).append(fn)
+        return fn
+
+    # ------------------------------------------------------------------ GUI hook
+    def submit(self, changes: Mapping[str, str], source: str = "gui") -> dict[str, str]:
+        """Validate text values (a GUI form) and, if all are valid, write them to the file.
+
+        Returns ``{key: error message}``; empty means the file was written and the changes
+        are staged for the next :meth:`update` (recorded with ``source``). Nothing is written
+        when any value is invalid, so a form is applied whole or not at all.
+        """
+        if not self._writer:
+            raise OFCError("OFC.submit: only rank 0 owns the OFC file")
+        errors: dict[str, str] = {}
+        typed: dict[str, Any] = {}
+        for key, raw in changes.items():
+            if key not in self.types:
+                why = "not steerable" if key in self._all_keys else "unknown key"
+                errors[key] = f"{source}: {key}: {why}{did_you_mean(key, self.steerables)}"
+                continue
+            try:
+                typed[key] = convert(raw, self.types[key], key=key, where=source)
+            except ConfigError as exc:
+                errors[key] = str(exc)
+        if errors:
+            return errors
+        with self._lock:
+            new_values = dict(self._file_values)
+            diff = {k: v for k, v in typed.items() if not _same(v, new_values.get(k))}
+            new_values.update(typed)
+            text = self.render(new_values)
+            atomic_write(self.ofc_file, text)
+            self._done_text = text
+            self._seen_text = None
+            self._file_values.update(diff)
+            self._stage(diff, [], source)
+        return {}
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Stop the watcher thread (and the GUI). The file and history stay on disk."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=max(1.0, 5 * self.poll_interval))
+        if self._gui is not None:
+            close = getattr(self._gui, "close", None)
+            if callable(close):
+                close()
+        with _OPEN_LOCK:
+            key = str(self.ofc_file.resolve())
+            if _OPEN_FILES.get(key) is self:
+                del _OPEN_FILES[key]
+
+    def __enter__(self) -> OFC:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"OFC({self.ofc_file}, steerables={self.steerables})"

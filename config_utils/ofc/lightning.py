@@ -1,0 +1,120 @@
+"""Lightning glue: apply OFC edits during ``trainer.fit`` every N training steps.
+
+Why a callback: the step at which a change applies must be the same on every DDP rank, and
+``on_train_batch_end`` runs at the same ``global_step`` on all of them; the callback passes
+that step to :meth:`OFC.update`, so history and provenance read ``ofc:step=<global_step>``.
+
+Learning-rate edits need pushing into live objects (the optimizer copied the lr when it was
+built). ``lr_key="optim.lr"`` does that: every param group of every optimizer gets the new
+lr, and LR schedulers' ``base_lrs`` follow, so a schedule continues from the new base. For
+anything else, register your own callback::
+
+    ofc = OFC(cfg, steerables=["optim.lr", "loss.lam"], ofc_file=run_dir / "ofc.ini")
+
+    @functools.partial(ofc.on_change, "loss.lam")
+    def _(new, old):
+        model.loss.lam = new
+
+    trainer = Trainer(callbacks=[OFCCallback(ofc, every_n_steps=10, lr_key="optim.lr")])
+
+Changes are logged through the trainer's loggers as ``args/<key>`` (numbers and booleans;
+loggers write on rank 0 only). When a ``WandbLogger`` is among them, the OFC's own direct
+W&B logging is switched off during the fit so each change is logged once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+
+from .core import OFC
+
+__all__ = ["OFCCallback"]
+
+
+class OFCCallback(pl.Callback):
+    """Call ``ofc.update(step=trainer.global_step)`` every ``every_n_steps`` training steps."""
+
+    def __init__(
+        self,
+        ofc: OFC,
+        every_n_steps: int = 1,
+        *,
+        lr_key: str | None = None,
+        log: bool = True,
+    ) -> None:
+        if every_n_steps < 1:
+            from ..errors import OFCError
+
+            raise OFCError(f"OFCCallback: every_n_steps must be >= 1, got {every_n_steps}")
+        self.ofc = ofc
+        self.every_n_steps = int(every_n_steps)
+        self.lr_key = lr_key
+        self.log = log
+        self.last_changes: dict[str, Any] = {}
+        self._trainer: pl.Trainer | None = None
+        self._last_step = -1
+        self._saved_use_wandb: bool | None = None
+        if lr_key is not None:
+            ofc.on_change(lr_key, self._set_lr)
+
+    # -- Lightning hooks
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._trainer = trainer
+        if self.log and any(_is_wandb_logger(lg) for lg in trainer.loggers):
+            self._saved_use_wandb = self.ofc.use_wandb
+            self.ofc.use_wandb = False
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self._saved_use_wandb is not None:
+            self.ofc.use_wandb = self._saved_use_wandb
+            self._saved_use_wandb = None
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        step = trainer.global_step
+        if step == self._last_step or step % self.every_n_steps:
+            return  # gradient accumulation repeats a step; every rank skips alike
+        self._last_step = step
+        changes = self.ofc.update(step=step)
+        if not changes:
+            return
+        self.last_changes = changes
+        if self.log:
+            metrics = {
+                f"args/{k}": float(v)
+                for k, v in changes.items()
+                if isinstance(v, (int, float))  # bool is an int
+            }
+            if metrics:
+                for logger in trainer.loggers:
+                    logger.log_metrics(metrics, step=step)
+
+    # -- lr
+    def _set_lr(self, new: Any, old: Any) -> None:
+        trainer = self._trainer
+        if trainer is None:
+            return
+        lr = float(new)
+        for opt in trainer.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = lr
+        for config in trainer.lr_scheduler_configs:
+            sched = config.scheduler
+            if hasattr(sched, "base_lrs"):
+                sched.base_lrs = [lr for _ in sched.base_lrs]
+
+
+def _is_wandb_logger(logger: Any) -> bool:
+    try:
+        from pytorch_lightning.loggers import WandbLogger
+    except ImportError:  # pragma: no cover - ships with Lightning
+        return False
+    return isinstance(logger, WandbLogger)
