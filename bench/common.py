@@ -198,7 +198,7 @@ def python_has(statement: str) -> bool:
     """Whether ``statement`` runs in a fresh interpreter (probe optional contenders)."""
     proc = subprocess.run(
         [sys.executable, "-c", statement], capture_output=True, text=True,
-        env=bench_env(), cwd=str(BENCH_DIR), check=False,
+        env=bench_env(), cwd=str(REPO_DIR), check=False,
     )
     return proc.returncode == 0
 

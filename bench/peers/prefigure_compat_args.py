@@ -8,6 +8,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+# The editable install may predate prefigure_compat/__init__.py and then maps the package as an
+# empty namespace; putting the repository first imports the real package (same files).
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from _checksum import print_checksum  # noqa: E402
 
