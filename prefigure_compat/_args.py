@@ -213,7 +213,8 @@ def _parse_bool(text: str) -> bool:
 
 def _container_type(kind: type) -> Callable[[str], Any]:
     """Parse ``[1, 2]``/``{'a': 1}`` with literal_eval (prefigure's ``list('[1, 2]')`` split characters)."""
-    example = {list: "[1, 2]", tuple: "(1, 2)", dict: "{'a': 1}", set: "{1, 2}"}.get(kind, "")
+    examples: dict[type, str] = {list: "[1, 2]", tuple: "(1, 2)", dict: "{'a': 1}", set: "{1, 2}"}
+    example = examples.get(kind, "")
 
     def parse(text: str) -> Any:
         value = arg_eval(text)

@@ -14,10 +14,14 @@ from typing import Any
 
 
 def pull_flat(wandb_config: str) -> dict[str, Any]:
-    """The config of a previous run as flat ``{key: value}`` (prefigure configs are flat)."""
+    """The top-level ``{key: value}`` of a previous run's config, ``"OMITTED"`` kept.
+
+    prefigure configs are flat: a dict value is a whole setting (an imported config file),
+    so it is not flattened into dotted keys.
+    """
     from config_utils.sources.wandb import pull_config
 
-    return dict(pull_config(wandb_config, flat=True))
+    return dict(pull_config(wandb_config))
 
 
 def push_wandb_config(wandb_logger: Any, args: argparse.Namespace, omit: Iterable[str] = []) -> None:  # noqa: B006 - prefigure's signature
@@ -28,4 +32,18 @@ def push_wandb_config(wandb_logger: Any, args: argparse.Namespace, omit: Iterabl
     """
     from config_utils.sources.wandb import push_config
 
-    push_config(wandb_logger, args, omit=tuple(omit))
+    omit = list(omit)
+    unknown = [key for key in omit if not hasattr(args, key)]
+    if unknown:  # prefigure ignored these silently; a typo would leak the value it meant to hide
+        import warnings
+
+        from config_utils.errors import did_you_mean
+
+        for key in unknown:
+            warnings.warn(
+                f"push_wandb_config: omit key {key!r} is not an argument"
+                f"{did_you_mean(key, vars(args))}; nothing to omit",
+                UserWarning,
+                stacklevel=2,
+            )
+    push_config(wandb_logger, args, omit=[key for key in omit if key not in unknown])

@@ -212,7 +212,7 @@ WANDB_CASES: list[Case] = [
     Case(
         "wandb-pull-cli-wins",
         ini(SEED_INI),
-        ["--wandb-config", WANDB_URL.format(run_id="run1"), "--batch-size", "5", "--new-key", "12"],
+        ["--wandb-config", WANDB_URL.format(run_id="run1"), "--batch-size", "5", "--ema-decay", "0.1"],
         wandb=True,
     ),
     Case(
