@@ -1,0 +1,471 @@
+"""Weights & Biases: push a typed config to a run, pull it back from a run.
+
+Why this module exists: a W&B run is the record people keep of an experiment, so it must carry
+the config in a form that re-creates it *exactly* (union variants, Enums, Paths), and reading
+it back must fail with one clear message instead of a 20-second hang or a login prompt.
+
+Push (:func:`push_config`)
+    Serialises the config with :func:`config_utils.tree.to_primitives` (nested JSON
+    primitives, ``_type`` tags on union variants, Enum → name, Path → str, tuple → list),
+    replaces the ``omit`` paths by the string ``"OMITTED"`` (prefigure's convention; an unknown
+    omit path is an error, since a typo there would leak the value it meant to hide), and calls
+    ``run.config.update(..., allow_val_change=True)``. It also writes the run record
+    (``run_record.json``, see :mod:`config_utils.sources.runs`) into ``run.dir``, so offline
+    runs and synced runs carry the exact typed config as a file. In ``disabled`` mode no
+    record is written (nothing of a disabled run should reach the disk).
+
+    Rank awareness: on non-zero ranks Lightning's ``WandbLogger.experiment`` is a
+    ``DummyExperiment`` whose attributes are all no-op methods (``hasattr(exp, "config")`` is
+    true there), so the check is ``isinstance(exp, wandb.Run)``; anything else coming out of a
+    logger is a no-op. ``push_config(None, cfg)`` uses ``wandb.run``; when there is none it is
+    a no-op on a non-zero rank (``RANK``/``LOCAL_RANK``/``SLURM_PROCID`` or Lightning's
+    ``rank_zero_only.rank``) and a :class:`~config_utils.errors.ConfigError` on rank 0, where
+    a missing ``wandb.init()`` is a mistake worth reporting.
+
+Pull (:func:`pull_config`) returns the nested primitives as pushed (``_type`` tags kept,
+``"OMITTED"`` values kept as the string: the caller skips them). Sources, in order:
+
+1. an existing local path (it wins over the ``entity/project/run_id`` reading):
+   a run directory saved by this framework (``run_record.json``); an offline W&B run
+   directory (``wandb/offline-run-*``, its ``files/`` directory, or ``wandb/latest-run``),
+   where the run record in ``files/`` is preferred, else the config is read from the binary
+   ``run-<id>.wandb`` log with ``python -m wandb leet inspect --summary --json`` (offline
+   mode writes no ``config.yaml``);
+2. a W&B run: ``https://wandb.ai/E/P/runs/ID`` (with ``?workspace=...``, ``/overview``,
+   ``/logs``, a trailing slash...), ``E/P/runs/ID`` or ``E/P/ID``. Through ``wandb.Api``
+   the run record file is preferred when the run has one (``run.files(names=[...])`` and a
+   download: two more requests, which the loopback test server answers too), else
+   ``run.config`` (W&B's ``{key: {"value": v}}`` storage is unwrapped by the Api; the
+   internal ``_wandb`` key is dropped).
+
+Failures become one :class:`~config_utils.errors.RunSourceError` naming the run and the
+cause: malformed source, run not found, no API key (checked *before* ``wandb.Api`` so that
+it never prompts, even on a terminal), key rejected, server down, server not answering.
+The wait is bounded by ``timeout`` (default 6 s, or ``FLOWS_WANDB_TIMEOUT``): ``wandb.Api``
+gives up on the wandb-core request after that, however many retries wandb-core has left.
+wandb-core's own message for both "down" and "hanging" is "the service process is busy", so
+the cause is diagnosed afterwards with one TCP connect to the server (≤ 1 s).
+
+``import wandb`` (≈ 0.9 s) happens only inside these functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError, RunSourceError, did_you_mean
+
+RECORD_NAME = "run_record.json"
+OMITTED = "OMITTED"
+DEFAULT_TIMEOUT = 6.0
+_LEET_TIMEOUT = 60.0
+
+_RUN_ID = r"[A-Za-z0-9_.\-]+"
+_NAME = r"[^/\s?#]+"
+_SHORT_RE = re.compile(rf"^(?P<e>{_NAME})/(?P<p>{_NAME})/(?:runs/)?(?P<r>{_RUN_ID})/?$")
+_RUN_SUBPAGES = {"overview", "logs", "files", "artifacts", "system", "code", "workspace", ""}
+
+
+# --------------------------------------------------------------------------------------------
+# run paths and labels
+# --------------------------------------------------------------------------------------------
+def parse_run_path(source: str) -> tuple[str, str, str]:
+    """``(entity, project, run_id)`` from a W&B run URL or ``entity/project[/runs]/run_id``.
+
+    ``wandb.Api().run()`` rejects full URLs, and people paste whatever their browser shows:
+    ``https://wandb.ai/E/P/runs/ID?workspace=user-x``, ``.../runs/ID/overview``, a trailing
+    slash. Raises :class:`RunSourceError` for anything else.
+    """
+    text = str(source).strip()
+    if "://" in text:
+        parts = urlsplit(text)
+        segments = [s for s in parts.path.split("/") if s]
+        if parts.netloc and len(segments) >= 4 and segments[2] == "runs":
+            entity, project, run_id, *rest = segments[0], segments[1], segments[3], *segments[4:]
+            if (
+                len(rest) <= 1
+                and (not rest or rest[0] in _RUN_SUBPAGES)
+                and re.fullmatch(_RUN_ID, run_id)
+            ):
+                return entity, project, run_id
+    else:
+        m = _SHORT_RE.match(text)
+        # "E/P/runs/" lacks the run id; it is not a run named "runs"
+        if m and not (m["r"] == "runs" and text.rstrip("/").count("/") == 2):
+            return m["e"], m["p"], m["r"]
+    raise RunSourceError(
+        f"wandb run {text!r}: not a W&B run URL, entity/project/run_id, or existing run "
+        "directory (expected https://wandb.ai/ENTITY/PROJECT/runs/RUN_ID or "
+        "ENTITY/PROJECT/RUN_ID)"
+    )
+
+
+def run_label(source: str) -> str:
+    """The provenance name of a pulled run: ``wandb:E/P/ID``, ``wandb-offline:DIR`` or
+    ``run:DIR`` (a run directory saved by this framework)."""
+    local = _local_path(source)
+    if local is not None:
+        kind, run_dir = _classify_local(local, source)
+        return f"{'run' if kind == 'record' else 'wandb-offline'}:{run_dir}"
+    entity, project, run_id = parse_run_path(source)
+    return f"wandb:{entity}/{project}/{run_id}"
+
+
+# --------------------------------------------------------------------------------------------
+# push
+# --------------------------------------------------------------------------------------------
+def push_config(logger_or_run: Any, cfg: Any, omit: Iterable[str] = ()) -> None:
+    """Push ``cfg`` to a W&B run as nested primitives, and write the run record into ``run.dir``.
+
+    ``logger_or_run``: a Lightning ``WandbLogger`` (anything with ``.experiment``), a
+    ``wandb.Run`` (offline and disabled runs included) or ``None`` for ``wandb.run``.
+    ``omit``: dotted paths (``"data.token"``) pushed as ``"OMITTED"``. A no-op on non-zero
+    ranks. See the module docstring for the reasons.
+    """
+    import wandb
+
+    run = _resolve_run(logger_or_run, wandb)
+    if run is None:
+        return
+    values = _primitives(cfg)
+    omit = list(omit)
+    for path in omit:
+        _omit(values, path)
+    run.config.update(values, allow_val_change=True)
+    if not _is_disabled(run):
+        _write_record(cfg, Path(run.dir), omit)
+
+
+def _resolve_run(logger_or_run: Any, wandb: Any) -> Any:
+    """The ``wandb.Run`` to push to, or None when this process must not push (non-zero rank)."""
+    if logger_or_run is None:
+        if wandb.run is not None:
+            return wandb.run
+        if _process_rank() != 0:
+            return None
+        raise ConfigError(
+            "push_config: no W&B run is active; call wandb.init() first, or pass a "
+            "WandbLogger or a wandb.Run"
+        )
+    if isinstance(logger_or_run, wandb.Run):
+        return logger_or_run
+    if hasattr(logger_or_run, "experiment"):
+        experiment = logger_or_run.experiment
+        if isinstance(experiment, wandb.Run):
+            return experiment
+        # Lightning's DummyExperiment on ranks > 0: every attribute is a no-op method.
+        return None
+    raise ConfigError(
+        f"push_config: expected a WandbLogger, a wandb.Run or None, got "
+        f"{type(logger_or_run).__name__}"
+    )
+
+
+def _process_rank() -> int:
+    """This process's global rank as launchers and Lightning report it (0 when unknown)."""
+    lightning = sys.modules.get("lightning_fabric.utilities.rank_zero") or sys.modules.get(
+        "pytorch_lightning.utilities.rank_zero"
+    )
+    rank = getattr(getattr(lightning, "rank_zero_only", None), "rank", None)
+    if isinstance(rank, int):
+        return rank
+    for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        value = os.environ.get(var, "")
+        if value.isdigit():
+            return int(value)
+    return 0
+
+
+def _is_disabled(run: Any) -> bool:
+    """True for a disabled-mode run (``NoopRun``): nothing of it should reach the disk."""
+    return bool(getattr(run, "disabled", False)) or type(run).__name__ == "NoopRun"
+
+
+def _primitives(cfg: Any) -> dict[str, Any]:
+    """``cfg`` (dataclass, Namespace or mapping) as nested JSON primitives with ``_type`` tags."""
+    from ..tree import primitive, to_primitives
+
+    if isinstance(cfg, argparse.Namespace) or (
+        dataclasses.is_dataclass(cfg) and not isinstance(cfg, type)
+    ):
+        return to_primitives(cfg)
+    if isinstance(cfg, dict):
+        out = primitive(cfg)
+        assert isinstance(out, dict)
+        return out
+    raise ConfigError(
+        f"push_config: expected a dataclass config, an argparse.Namespace or a dict, got "
+        f"{type(cfg).__name__}"
+    )
+
+
+def _omit(values: dict[str, Any], path: str) -> None:
+    """Replace the value at dotted ``path`` by ``"OMITTED"``; unknown paths are errors."""
+    node: Any = values
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            from ..tree import flatten
+
+            known = set(flatten(values))
+            known |= {k.rsplit(".", n)[0] for k in known for n in range(1, k.count(".") + 1)}
+            raise ConfigError(
+                f"push_config: omit key {path!r} is not in the config{did_you_mean(path, known)}"
+            )
+        if i == len(parts) - 1:
+            node[part] = OMITTED
+        else:
+            node = node[part]
+
+
+def _write_record(cfg: Any, run_dir: Path, omit: list[str]) -> None:
+    """Write the run record into the run's files directory (omitted paths masked there too)."""
+    if not (dataclasses.is_dataclass(cfg) and not isinstance(cfg, type)):
+        return  # a record re-creates a config *type*; Namespaces and dicts have none
+    try:
+        from .runs import save_run
+    except ImportError:  # the run-record module has not landed yet
+        return
+    path = save_run(cfg, run_dir)
+    if omit:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        for key in omit:
+            _omit(record["config"], key)
+        Path(path).write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# pull
+# --------------------------------------------------------------------------------------------
+def pull_config(source: str, *, timeout: float | None = None) -> dict[str, Any]:
+    """The config stored with a run, as nested primitives (``_type`` tags, ``"OMITTED"`` kept).
+
+    ``source``: an existing local run directory (framework or offline W&B), a W&B run URL,
+    or ``entity/project/run_id``. ``timeout`` bounds each wait on the W&B server (default
+    6 s or ``FLOWS_WANDB_TIMEOUT``). Raises :class:`RunSourceError` naming the run and the
+    cause.
+    """
+    local = _local_path(source)
+    if local is not None:
+        kind, run_dir = _classify_local(local, source)
+        if kind == "record":
+            return _record_config(run_dir / RECORD_NAME, f"run:{run_dir}")
+        return _pull_offline(run_dir)
+    entity, project, run_id = parse_run_path(source)
+    return _pull_online(entity, project, run_id, _timeout(timeout))
+
+
+def _timeout(timeout: float | None) -> float:
+    if timeout is not None:
+        return float(timeout)
+    text = os.environ.get("FLOWS_WANDB_TIMEOUT", "")
+    try:
+        return float(text) if text else DEFAULT_TIMEOUT
+    except ValueError:
+        raise RunSourceError(
+            f"FLOWS_WANDB_TIMEOUT: expected a number of seconds, got {text!r}"
+        ) from None
+
+
+def _local_path(source: str) -> Path | None:
+    """``source`` as an existing local path, or None (then it is read as a W&B run)."""
+    text = str(source).strip()
+    if not text or "://" in text:
+        return None
+    path = Path(text).expanduser()
+    return path if path.exists() else None
+
+
+def _classify_local(path: Path, source: str) -> tuple[str, Path]:
+    """``("record", dir)`` for a framework run directory, ``("offline", dir)`` for an offline
+    W&B run directory (the ``offline-run-*`` directory itself)."""
+    path = path.resolve()
+    if path.is_file():
+        if path.name == RECORD_NAME:
+            return "record", path.parent
+        if path.suffix == ".wandb":
+            return "offline", path.parent
+    elif path.is_dir():
+        if any(path.glob("run-*.wandb")):
+            return "offline", path
+        if path.name == "files" and any(path.parent.glob("run-*.wandb")):
+            return "offline", path.parent
+        if (path / RECORD_NAME).is_file():
+            return "record", path
+    raise RunSourceError(
+        f"run {source!r}: not a run directory (expected a directory with {RECORD_NAME}, "
+        "or an offline W&B run directory wandb/offline-run-* with its run-<id>.wandb log)"
+    )
+
+
+def _record_config(path: Path, label: str) -> dict[str, Any]:
+    """The ``config`` of a run record file, checked to be a JSON object."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunSourceError(f"{label}: cannot read {path.name}: {exc}") from exc
+    config = record.get("config") if isinstance(record, dict) else None
+    if not isinstance(config, dict):
+        raise RunSourceError(f"{label}: {path.name} holds no 'config' object")
+    return config
+
+
+def _pull_offline(run_dir: Path) -> dict[str, Any]:
+    """An offline W&B run's config: its run record if pushed by us, else the ``.wandb`` log."""
+    label = f"wandb-offline:{run_dir}"
+    record = run_dir / "files" / RECORD_NAME
+    if record.is_file():
+        return _record_config(record, label)
+    cmd = [sys.executable, "-m", "wandb", "leet", "inspect", "--summary", "--json", str(run_dir)]
+    env = {**os.environ, "WANDB_SILENT": "true", "WANDB_ERROR_REPORTING": "false"}
+    try:
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=_LEET_TIMEOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RunSourceError(f"{label}: cannot read the run log: {exc}") from exc
+    try:
+        summary = json.loads(done.stdout) if done.returncode == 0 else None
+    except ValueError:
+        summary = None
+    if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise RunSourceError(
+            f"{label}: cannot read the config from the run log "
+            f"(`wandb leet inspect` exited {done.returncode}"
+            + (f": {detail[-1]}" if detail else "")
+            + ")"
+        )
+    return _drop_internal(summary["config"])
+
+
+def _drop_internal(config: dict[str, Any]) -> dict[str, Any]:
+    """W&B's own bookkeeping (``_wandb``) is not part of the user's config."""
+    return {k: v for k, v in config.items() if k != "_wandb"}
+
+
+def _base_url(wandb: Any) -> str:
+    """The W&B server the Api will talk to (as ``wandb.Api`` resolves it)."""
+    try:
+        from wandb import env
+        from wandb.sdk import wandb_setup
+
+        url = env.get_base_url(wandb_setup.singleton().settings.base_url)
+    except Exception:  # noqa: BLE001 - private API moved: fall back to the documented variable
+        url = os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai"
+    return str(url).rstrip("/")
+
+
+def _has_credentials(base_url: str) -> bool | None:
+    """Whether wandb finds an API key (env, netrc, settings) without prompting; None = unknown."""
+    try:
+        from wandb.sdk.lib import wbauth
+
+        auth = wbauth.authenticate_session(
+            host=base_url,
+            source="config_utils.pull_config",
+            no_offline=True,
+            prompt=False,
+            update_session=False,
+        )
+    except ImportError:
+        return None
+    except Exception:  # noqa: BLE001 - a malformed key: let wandb.Api report it below
+        return True
+    return auth is not None
+
+
+def _pull_online(entity: str, project: str, run_id: str, timeout: float) -> dict[str, Any]:
+    """Read a run through the real ``wandb.Api``; every failure becomes one RunSourceError."""
+    import wandb
+    from wandb.errors import Error as WandbError
+
+    label = f"wandb:{entity}/{project}/{run_id}"
+    base_url = _base_url(wandb)
+    if _has_credentials(base_url) is False:
+        raise RunSourceError(
+            f"{label}: no W&B API key configured for {base_url} "
+            "(set WANDB_API_KEY or run `wandb login`)"
+        )
+    try:
+        api = wandb.Api(timeout=max(1, round(timeout)))
+        run = api.run(f"{entity}/{project}/{run_id}")
+        record = _online_record(run, label)
+        if record is not None:
+            return record
+        return _drop_internal(dict(run.config))
+    except RunSourceError:
+        raise
+    except (WandbError, ValueError, OSError) as exc:
+        raise RunSourceError(f"{label}: {_cause(exc, base_url, timeout)}") from exc
+
+
+def _online_record(run: Any, label: str) -> dict[str, Any] | None:
+    """The run record file uploaded with the run, or None when the run has none."""
+    files = [f for f in run.files(names=[RECORD_NAME]) if f.name == RECORD_NAME]
+    if not files:
+        return None
+    with tempfile.TemporaryDirectory(prefix="flows-wandb-") as tmp:
+        files[0].download(root=tmp, replace=True)
+        return _record_config(Path(tmp) / RECORD_NAME, label)
+
+
+def _cause(exc: BaseException, base_url: str, timeout: float) -> str:
+    """A short cause for a failed ``wandb.Api`` call, for the person who typed the run path."""
+    text = str(exc)
+    low = text.lower()
+    if "could not find run" in low:
+        return f"run not found on {base_url}"
+    if "no api key" in low or "no authentication configured" in low:
+        return f"no W&B API key configured for {base_url} (set WANDB_API_KEY or run `wandb login`)"
+    if "connection refused" in low or "no such host" in low or "dial tcp" in low:
+        return f"cannot connect to the W&B server at {base_url} (server down?)"
+    if "did not respond in time" in low or "timeout" in low or "deadline" in low:
+        if _refuses_connections(base_url):
+            return f"cannot connect to the W&B server at {base_url} (server down?)"
+        return f"the W&B server at {base_url} did not answer within {timeout:g} s"
+    status = re.search(r"http (5\d\d)", low)
+    if status:
+        return f"the W&B server at {base_url} failed (HTTP {status[1]})"
+    if (
+        "401" in low
+        or "403" in low
+        or "not logged in" in low
+        or "unauthori" in low
+        or "permission" in low
+        or "api key" in low
+        or type(exc).__name__ == "AuthenticationError"
+    ):
+        return f"the W&B server at {base_url} rejected the API key (unauthorised)"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"W&B request failed: {first}"
+
+
+def _refuses_connections(base_url: str) -> bool:
+    """True when nothing accepts a TCP connection at the server's host and port (≤ 1 s)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return False
+    except OSError:
+        return True
