@@ -65,7 +65,9 @@ def setup_gin(gin_file: str) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise _source_error(f"{gin_file}: cannot read gin file: {exc.strerror or exc}") from exc
     except (ValueError, SyntaxError, KeyError, TypeError) as exc:
-        raise _source_error(f"{gin_file}: gin could not parse it: {exc}") from exc
+        # gin's message ends with 'In file "...", line N' and the line: keep it on one line
+        detail = "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        raise _source_error(f"{gin_file}: gin could not parse it: {detail}") from exc
     return {}, ""
 
 
