@@ -339,9 +339,7 @@ class OFC:
         if isinstance(cfg, argparse.Namespace):
             declared = {k: _namespace_type(v) for k, v in vars(cfg).items()}
         elif dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
-            declared = {
-                k: tp for k, tp in leaf_types(cfg).items() if not k.endswith("._type")
-            }
+            declared = {k: tp for k, tp in leaf_types(cfg).items() if not k.endswith("._type")}
         else:
             raise OFCError(
                 f"OFC: expected a dataclass instance or an argparse.Namespace, got "
@@ -500,9 +498,11 @@ class OFC:
         for key, (raw, lineno) in parsed.entries.items():
             if key not in self.types:
                 if key in self._all_keys:
+                    shown = ", ".join(self.steerables[:8])
+                    more = ", ..." if len(self.steerables) > 8 else ""
                     problems.append(
-                        f"{where}:{lineno}: {key}: not steerable (steerable keys: "
-                        f"{', '.join(self.steerables)}); edit ignored"
+                        f"{where}:{lineno}: {key}: not steerable (steerable: {shown}{more}); "
+                        "edit ignored"
                     )
                 else:
                     problems.append(
@@ -514,9 +514,7 @@ class OFC:
                 value = convert(raw, self.types[key], key=key, where=f"{where}:{lineno}")
             except ConfigError as exc:
                 old = self._file_values.get(key)
-                problems.append(
-                    f"{exc}; keeping {format_value(old, self.types[key])}"
-                )
+                problems.append(f"{exc}; keeping {format_value(old, self.types[key])}")
                 continue
             if not _same(value, self._file_values.get(key)):
                 changes[key] = value
