@@ -181,6 +181,7 @@ class _Failure(Exception):
 
 _BUSY = object()
 _MISSING = object()
+_EMPTY: dict[str, Any] = {}
 
 
 def _key_part(key: Any) -> str:
@@ -231,11 +232,17 @@ class _Walker:
         build = self.build
         if kind >= CALL and kind <= REBUILD:
             values: dict[str, Any] = {}
+            plans_get = self.plans.get
+            # Reading the instance dict is faster than getattr; getattr covers slots and
+            # descriptors.
+            state = getattr(node, "__dict__", _EMPTY)
             for name in plan.names:
-                value = getattr(node, name, _MISSING)
-                if value is _MISSING:  # init=False field never set
-                    continue
-                vplan = self.plans.get(value.__class__)
+                value = state.get(name, _MISSING)
+                if value is _MISSING:
+                    value = getattr(node, name, _MISSING)
+                    if value is _MISSING:  # init=False field never set
+                        continue
+                vplan = plans_get(value.__class__)
                 if vplan is not None and vplan.kind == ATOM:
                     values[name] = value
                     continue
