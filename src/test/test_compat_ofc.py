@@ -1,0 +1,160 @@
+"""Legacy ``prefigure_compat.OFC``: the file users edit, what ``update()`` returns, steerables.
+
+Why: prefigure scripts steer a run by editing ``<name>-ofc.ini`` (an ``[OFC]`` section of
+``key = value`` lines) and log what ``ofc.update()`` returns to W&B as ``args/<key>``. These
+tests drive the real watcher thread of ``config_utils.OFC`` through the real file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prefigure_compat import OFC, arg_eval
+
+
+@pytest.fixture
+def args(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
+    monkeypatch.chdir(tmp_path)
+    return argparse.Namespace(
+        config_file="defaults.ini", wandb_config=None, name="myrun", learning_rate=0.001,
+        demo_every=50, use_ema=True, ratios=[4, 2], note="hi",
+    )
+
+
+@pytest.fixture
+def ofc(args: argparse.Namespace) -> Iterator[OFC]:
+    with OFC(args, steerables=["learning_rate", "demo_every", "use_ema", "ratios"]) as o:
+        yield o
+
+
+def edit(ofc: OFC, **values: str) -> None:
+    """Rewrite lines ``key = ...`` like an editor would (whole file replaced)."""
+    path = Path(ofc.ofc_file)
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        key = line.split("=", 1)[0].strip()
+        if "=" in line and key in values:
+            lines[i] = f"{key} = {values.pop(key)}"
+    lines += [f"{k} = {v}" for k, v in values.items()]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+
+
+def wait_update(ofc: OFC, timeout: float = 3.0) -> dict[str, Any]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        changes = ofc.update()
+        if changes:
+            return changes
+        time.sleep(0.02)
+    return {}
+
+
+def test_file_name_and_format(ofc: OFC, tmp_path: Path) -> None:
+    """``<name>-ofc.ini`` with an ``[OFC]`` section holding exactly the steerable keys; a
+    configparser reads it and ``arg_eval`` of each value gives the current argument."""
+    assert Path(ofc.ofc_file) == tmp_path / "myrun-ofc.ini"
+    parser = configparser.ConfigParser()
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(ofc.ofc_file)
+    assert parser.sections() == ["OFC"]
+    values = {k: arg_eval(v) for k, v in parser.items("OFC")}
+    assert values == {"learning_rate": 0.001, "demo_every": 50, "use_ema": True, "ratios": [4, 2]}
+    assert ofc.section_name == "OFC"
+
+
+def test_update_without_edit_returns_empty_dict(ofc: OFC) -> None:
+    assert ofc.update() == {}
+    time.sleep(0.3)
+    assert ofc.update() == {}
+
+
+def test_update_returns_changes_and_updates_args(ofc: OFC, args: argparse.Namespace,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    edit(ofc, learning_rate="0.0003", use_ema="False")
+    changes = wait_update(ofc)
+    assert changes == {"learning_rate": 0.0003, "use_ema": False}
+    assert args.learning_rate == 0.0003 and args.use_ema is False
+    assert "OFC: learning_rate has been changed to 0.0003" in capsys.readouterr().out
+    assert ofc.update() == {}  # reported once
+    assert [(c.key, c.old, c.new) for c in ofc.history] == [
+        ("learning_rate", 0.001, 0.0003), ("use_ema", True, False),
+    ]
+
+
+def test_list_edit_is_applied(ofc: OFC, args: argparse.Namespace) -> None:
+    edit(ofc, ratios="[8, 4, 2]")
+    assert wait_update(ofc) == {"ratios": [8, 4, 2]}
+    assert args.ratios == [8, 4, 2]
+
+
+def test_bad_value_keeps_old_and_warns(ofc: OFC, args: argparse.Namespace) -> None:
+    edit(ofc, demo_every="often", learning_rate="0.01")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        changes = wait_update(ofc)
+    assert changes == {"learning_rate": 0.01}
+    assert args.demo_every == 50
+    messages = [str(w.message) for w in caught]
+    assert any("demo_every: expected int, got 'often'; keeping 50" in m for m in messages), messages
+
+
+def test_non_steerable_key_not_in_file_and_edit_rejected(ofc: OFC, args: argparse.Namespace) -> None:
+    assert "note" not in Path(ofc.ofc_file).read_text()
+    edit(ofc, note="changed", demo_every="10")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        changes = wait_update(ofc)
+    assert changes == {"demo_every": 10}
+    assert args.note == "hi"
+    assert any("note: not steerable" in str(w.message) for w in caught)
+
+
+def test_steerables_none_means_all_but_reserved(args: argparse.Namespace) -> None:
+    with OFC(args) as ofc:
+        assert ofc.steerables == ["name", "learning_rate", "demo_every", "use_ema", "ratios", "note"]
+        text = Path(ofc.ofc_file).read_text()
+    assert "config_file" not in text and "wandb_config" not in text
+
+
+def test_unknown_steerable_is_an_error(args: argparse.Namespace) -> None:
+    from config_utils.errors import OFCError
+
+    with pytest.raises(OFCError, match=r"steerable key 'learning_rte' is not a leaf of the config \(did you mean 'learning_rate'\?\)"):
+        OFC(args, steerables=["learning_rte"])
+
+
+def test_prefigure_positional_signature(args: argparse.Namespace, tmp_path: Path) -> None:
+    """``OFC(args, ofc_file, use_gui, sliders, steerables, use_wandb, debug)`` as in prefigure."""
+    with OFC(args, "steer.ini", False, False, ["demo_every"], False, False) as ofc:
+        assert Path(ofc.ofc_file) == tmp_path / "myrun-steer.ini"
+        assert ofc.steerables == ["demo_every"]
+        assert ofc.gradio_url == ""
+        assert ofc.use_gui is False
+
+
+def test_save_writes_file_applied_at_next_update(ofc: OFC, args: argparse.Namespace) -> None:
+    """``save(args_copy)`` is how prefigure's GUI submitted: the file changes, update applies."""
+    new = argparse.Namespace(**vars(args))
+    new.demo_every = 7
+    ofc.save(new)
+    assert "demo_every = 7" in Path(ofc.ofc_file).read_text()
+    assert ofc.update() == {"demo_every": 7}
+    assert args.demo_every == 7
+
+
+def test_on_change_callback(ofc: OFC) -> None:
+    seen: list[tuple[Any, Any]] = []
+    ofc.on_change("learning_rate", lambda new, old: seen.append((new, old)))
+    edit(ofc, learning_rate="0.5")
+    wait_update(ofc)
+    assert seen == [(0.5, 0.001)]
