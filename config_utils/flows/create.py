@@ -119,6 +119,8 @@ def _run_values(from_run: str, root: Path) -> tuple[dict[str, Any], str]:
     if not local.is_absolute():
         local = root / local
     nested: Any
+    if not local.exists() and from_run.startswith(("/", "./", "../", "~", ".\\")):
+        raise WorkspaceError(f"--from-run {from_run!r}: no such run directory ({local})")
     if local.exists():
         from ..sources.runs import is_run_dir, load_run
 

@@ -154,12 +154,21 @@ def _replace(path: Path, text: str) -> None:
         raise
 
 
-def _os_problem(exc: OSError, path: Path, what: str) -> WorkspaceError:
+_RUN_ELSEWHERE = "run flow_init in a directory you can write to"
+
+
+def _pth_hint(package: str) -> str:
+    return (
+        f"`import {package}` needs this .pth file in the environment's site-packages: activate "
+        "a virtual environment you own, or pass --site-dir DIR"
+    )
+
+
+def _os_problem(exc: OSError, path: Path, what: str, hint: str = _RUN_ELSEWHERE) -> WorkspaceError:
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return WorkspaceError(
-            f"cannot create {what} {path}: {reason} ({path.parent} is read-only for you); "
-            "run flow_init in a directory you can write to"
+            f"cannot create {what} {path}: {reason} ({path.parent} is read-only for you); {hint}"
         )
     return WorkspaceError(f"cannot create {what} {path}: {reason}")
 
@@ -194,14 +203,14 @@ class _Plan:
             raise _os_problem(exc, path, "directory") from exc
         self.report.created.append(path)
 
-    def file(self, path: Path, text: str, what: str = "file") -> None:
+    def file(self, path: Path, text: str, what: str = "file", hint: str = _RUN_ELSEWHERE) -> None:
         if not (path.exists() or path.is_symlink()):
             try:
                 _write_new(path, text)
             except FileExistsError:  # appeared meanwhile: treat it as the user's
                 self.report.kept.append(path)
             except OSError as exc:
-                raise _os_problem(exc, path, what) from exc
+                raise _os_problem(exc, path, what, hint) from exc
             else:
                 self.report.created.append(path)
             return
@@ -219,7 +228,7 @@ class _Plan:
             try:
                 _replace(path, text)
             except OSError as exc:
-                raise _os_problem(exc, path, what) from exc
+                raise _os_problem(exc, path, what, hint) from exc
             self.report.rewritten.append(path)
 
 
@@ -312,21 +321,14 @@ def flow_init(
     for f in (*files, pth):
         plan.in_the_way(f, want_dir=False)
     if not os.access(root_path, os.W_OK) and not all(d.is_dir() for d in dirs):
-        raise WorkspaceError(
-            f"cannot create the workspace in {root_path}: it is read-only for you; "
-            "run flow_init in a directory you can write to"
-        )
+        raise WorkspaceError(f"cannot create the workspace in {root_path}: it is read-only for you; {_RUN_ELSEWHERE}")
+    if not pth.exists() and not os.access(site, os.W_OK):
+        raise WorkspaceError(f"cannot create {pth}: {site} is read-only for you; {_pth_hint(package)}")
     for d in dirs:
         plan.directory(d)
     for f, text in files.items():
         plan.file(f, text)
-    try:
-        plan.file(pth, pth_text, what=".pth file")
-    except WorkspaceError as exc:
-        raise WorkspaceError(
-            f"{exc}. `import {package}` needs a .pth file in the environment's site-packages: "
-            "activate a virtual environment you own, or pass --site-dir DIR"
-        ) from exc
+    plan.file(pth, pth_text, what=".pth file", hint=_pth_hint(package))
     if pth in report.kept or pth in report.outdated:
         report.warnings.append(
             f"{pth} exists with other content; `import {package}` may not point at {root_path}"
