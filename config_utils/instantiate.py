@@ -72,20 +72,38 @@ _ATOM_TYPES: tuple[type, ...] = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
 class SignatureInfo:
     """What a target accepts, read once from ``inspect.signature``.
 
     ``known`` is False when Python cannot give a signature (some builtins); then every
-    config field is passed and the call is always a full call.
+    config field is passed and the call is always a full call. (A plain slotted class, not
+    a dataclass: generating dataclass code costs milliseconds at ``import config_utils``.)
     """
 
-    known: bool
-    keyword_params: frozenset[str]  # parameters that can be passed by keyword
-    positional_only: frozenset[str]
-    required: frozenset[str]  # keyword-passable parameters without a default
-    required_positional_only: bool
-    var_keyword: bool
+    __slots__ = (
+        "known",
+        "keyword_params",
+        "positional_only",
+        "required",
+        "required_positional_only",
+        "var_keyword",
+    )
+
+    def __init__(
+        self,
+        known: bool,
+        keyword_params: frozenset[str],
+        positional_only: frozenset[str],
+        required: frozenset[str],
+        required_positional_only: bool,
+        var_keyword: bool,
+    ) -> None:
+        self.known = known
+        self.keyword_params = keyword_params  # parameters that can be passed by keyword
+        self.positional_only = positional_only
+        self.required = required  # keyword-passable parameters without a default
+        self.required_positional_only = required_positional_only
+        self.var_keyword = var_keyword
 
     def accepts(self, name: str) -> bool:
         return not self.known or self.var_keyword or name in self.keyword_params
