@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import tyro
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 from .layers import DEFAULT, Layer, RawValue, merge, variant_names
 from .provenance import provenance, set_provenance
 from .sources.files import read_file
@@ -171,20 +171,42 @@ def _rewrite_argv(cls: type, argv: list[str]) -> tuple[list[str], dict[str, str]
                 for alias in (_kebab(n), n, n.lower()):
                     aliases.setdefault(f"{path}:{alias}", tyro_name)
                     aliases.setdefault(f"{_norm_flag(path)}:{alias}", tyro_name)
+    type_flags = {_norm_flag(path) + "." + TYPE_KEY: path for path in variants}
     out: list[str] = []
     set_leaves: dict[str, str] = {}
     set_variants: dict[str, str] = {}
+    pending_type: str | None = None  # `--loss.module._type NAME`: the name comes next
     for token in argv:
+        if pending_type is not None:
+            target = aliases.get(f"{pending_type}:{token}") or aliases.get(f"{pending_type}:{token.lower()}")
+            if target is None:
+                raise _UsageError(_bad_variant(pending_type, token, variants[pending_type]))
+            set_variants[pending_type] = f"--{pending_type}.{TYPE_KEY}={token}"
+            out.append(target)
+            pending_type = None
+            continue
         if token.startswith("--"):
             name, eq, value = token[2:].partition("=")
             key = _norm_flag(name)
+            if key in type_flags:
+                # W&B sweeps pass the pushed config's `_type` tags as flags
+                union = type_flags[key]
+                if not eq:
+                    pending_type = union
+                    continue
+                target = aliases.get(f"{union}:{value}") or aliases.get(f"{union}:{value.lower()}")
+                if target is None:
+                    raise _UsageError(_bad_variant(union, value, variants[union]))
+                set_variants[union] = token
+                out.append(target)
+                continue
             parent, dot, leaf = key.rpartition(".")
             positive = parent + dot + leaf[3:]
             negated = leaf.startswith("no_") and positive in by_flag and key not in by_flag
-            path = by_flag.get(positive if negated else key)
-            if path is not None:
-                set_leaves[path] = "--" + name
-                inner = strip_annotated(unwrap_optional(leaves[path])[0])
+            leaf_path = by_flag.get(positive if negated else key)
+            if leaf_path is not None:
+                set_leaves[leaf_path] = "--" + name
+                inner = strip_annotated(unwrap_optional(leaves[leaf_path])[0])
                 if eq and inner is bool and not negated:
                     v = value.strip().lower()
                     if v in ("true", "1", "yes"):
@@ -212,10 +234,22 @@ def _rewrite_argv(cls: type, argv: list[str]) -> tuple[list[str], dict[str, str]
                 out.append(target)
                 continue
         out.append(token)
+    if pending_type is not None:
+        raise _UsageError(f"--{pending_type}.{TYPE_KEY} needs a value")
     return out, set_leaves, set_variants
 
 
-def _order_for_subcommands(argv: list[str], default: Any, cls: type) -> list[str]:
+def _bad_variant(union: str, name: str, members: tuple[type, ...]) -> str:
+    choices = [n for m in members for n in variant_names(m)]
+    return (
+        f"--{union}.{TYPE_KEY}: expected one of {', '.join(choices)}, got {name!r}"
+        f"{did_you_mean(name, choices)}"
+    )
+
+
+def _order_for_subcommands(
+    argv: list[str], default: Any, cls: type, set_by: dict[str, str] | None = None
+) -> list[str]:
     """Put each union field's arguments after its subcommand, adding the default one.
 
     tyro applies arguments to the directly preceding subcommand, so ``--loss.module.p3 4``
@@ -227,6 +261,7 @@ def _order_for_subcommands(argv: list[str], default: Any, cls: type) -> list[str
     variants = _variant_fields(cls)
     if not variants or any(t in ("-h", "--help") for t in argv):
         return argv
+    set_by = {} if set_by is None else set_by
     unions = sorted(variants, key=lambda p: p.count("."))
     buckets: dict[str, list[str]] = {"": []}
     chosen: dict[str, str] = {}
@@ -243,15 +278,47 @@ def _order_for_subcommands(argv: list[str], default: Any, cls: type) -> list[str
     out = list(buckets.get("", []))
     for union in unions:
         needed = any(b for u, b in buckets.items() if u and (u == union or u.startswith(union + ".")))
-        token = chosen.get(union)
-        if token is None and needed:
+        sub = chosen.get(union)
+        if sub is None and needed:
             value = _safe_get(default, union)
             if dataclasses.is_dataclass(value):
-                token = f"{union}:{_kebab(type(value).__name__)}"
-        if token is not None:
-            out.append(token)
+                sub = f"{union}:{_kebab(type(value).__name__)}"
+        if sub is not None:
+            out.append(sub)
+            _check_variant_flags(union, sub, variants[union], buckets.get(union, []), set_by)
         out.extend(buckets.get(union, []))
     return out
+
+
+def _check_variant_flags(
+    union: str, token: str, members: tuple[type, ...], flags: list[str], set_by: dict[str, str]
+) -> None:
+    """A flag that the selected variant lacks but another variant has: say which, instead
+    of tyro's generic "unrecognized options" listing every variant's flags."""
+    by_token = {f"{union}:{_kebab(m.__name__)}": m for m in members}
+    current = by_token.get(token)
+    if current is None:
+        return
+    for flag in flags:
+        if not flag.startswith("--"):
+            continue
+        rest = _norm_flag(flag[2:].partition("=")[0])[len(union) + 1 :]
+        if rest in _leaf_flags(current):
+            continue
+        having = [m for m in members if m is not current and rest in _leaf_flags(m)]
+        if having:
+            names = " or ".join(m.__name__ for m in having)
+            verb = "has" if len(having) == 1 else "have"
+            raise _UsageError(
+                f"unknown flag {flag.partition('=')[0]!r}: {union!r} is {current.__name__} "
+                f"(from {set_by.get(union, 'default')}), which has no {rest!r}; {names} {verb} it "
+                f"(choose it with {union}:{_kebab(variant_names(having[0])[-1])} "
+                f"or --{union}.{TYPE_KEY}={having[0].__name__})"
+            )
+
+
+def _leaf_flags(cls: type) -> set[str]:
+    return {_norm_flag(p) for p in _all_leaf_types(cls)}
 
 
 def _description(cls: type, description: str | None) -> str:
@@ -285,7 +352,7 @@ def cli(
         opts, rest = _take_builtins(argv)
         layers: list[Layer] = []
         explicit = opts.config_file is not None
-        path = Path(opts.config_file if explicit else (config_file or ""))
+        path = Path(opts.config_file) if opts.config_file is not None else Path(config_file or "")
         if explicit or (config_file is not None and config_file != DEFAULT_CONFIG_FILE):
             layers.append(read_file(path))
         elif config_file is not None and path.is_file():
@@ -298,7 +365,11 @@ def cli(
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
         rest, set_leaves, set_variants = _rewrite_argv(cls, rest)
-        rest = _order_for_subcommands(rest, default, cls)
+        chosen_by = {u: f"cli:{t}" for u, t in set_variants.items()}
+        for key, source in prov.items():
+            if key.endswith("." + TYPE_KEY):
+                chosen_by.setdefault(key[: -len(TYPE_KEY) - 1], source)
+        rest = _order_for_subcommands(rest, default, cls, chosen_by)
     except ConfigError as exc:
         _exit_usage(exc, prog)
     cfg = tyro.cli(
@@ -349,19 +420,8 @@ def _cli_provenance(
             union = path[: -len(TYPE_KEY) - 1]
             if union not in changed:
                 out[path] = source
-    return dict(sorted(out.items(), key=lambda kv: _order(cfg, kv[0])))
-
-
-_ORDER_CACHE: dict[int, dict[str, int]] = {}
-
-
-def _order(cfg: Any, path: str) -> int:
-    table = _ORDER_CACHE.get(id(cfg))
-    if table is None:
-        table = {p: i for i, p in enumerate(_current_leaves(cfg, with_types=True))}
-        _ORDER_CACHE.clear()
-        _ORDER_CACHE[id(cfg)] = table
-    return table.get(path, len(table))
+    order = {p: i for i, p in enumerate(_current_leaves(cfg, with_types=True))}
+    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 def _safe_get(obj: Any, path: str) -> Any:

@@ -15,9 +15,9 @@ from collections import abc
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
-from .convert import convert
+from .convert import _literal, convert
 from .errors import ConversionError, UnknownKeyError, closest, did_you_mean
-from .tree import OMITTED, TYPE_KEY
+from .tree import OMITTED, TYPE_KEY, flatten
 from .types import field_types, is_config_type, strip_annotated, union_members, unwrap_optional
 
 DEFAULT = "default"
@@ -195,26 +195,101 @@ class _DefaultsNode:
         self.__dict__.update(values)
 
 
+def _suggest(paths: list[str]) -> str:
+    """`` (did you mean 'a' or 'b'?)`` for up to three paths already ranked."""
+    paths = paths[:3]
+    if len(paths) == 1:
+        return f" (did you mean {paths[0]!r}?)"
+    return " (did you mean " + ", ".join(repr(p) for p in paths[:-1]) + f" or {paths[-1]!r}?)"
+
+
+def _variant_hint(key: str, raw: RawValue, schema: _Schema) -> str | None:
+    """When ``key`` sits under a union field whose chosen variant lacks it but another
+    variant has it, say so: a generic did-you-mean would send people to a wrong key."""
+    parts = key.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        union_path = ".".join(parts[:i])
+        try:
+            _, tp = schema.node(union_path)
+        except KeyError:
+            continue
+        members = () if isinstance(tp, _DictEntry) else union_members(tp)
+        if not members:
+            continue
+        current = schema.variants.get(union_path) or schema.default_variant(union_path)
+        rest = ".".join(parts[i:])
+        having = [m for m in members if m is not current and _has_path(m, rest)]
+        if not having or current is None:
+            return None
+        chosen_by = schema.variant_source.get(union_path, DEFAULT)
+        names = " or ".join(m.__name__ for m in having)
+        verb = "has" if len(having) == 1 else "have"
+        return (
+            f"{raw.source}: unknown key {key!r}: {union_path!r} is {current.__name__} "
+            f"(from {chosen_by}), which has no {rest!r}; {names} {verb} it "
+            f"(set {union_path + '.' + TYPE_KEY} = {having[0].__name__})"
+        )
+    return None
+
+
+def _has_path(cls: type, rest: str) -> bool:
+    try:
+        _Schema(cls).node(rest)
+    except KeyError:
+        return False
+    return True
+
+
 def _unknown_key(key: str, raw: RawValue, schema: _Schema, missing_part: str) -> str:
-    valid = schema.valid_keys()
-    hint = did_you_mean(key, valid)
-    if not hint:
-        # wrong nesting: the last part exists under another parent
-        last = key.rsplit(".", 1)[-1]
-        same_leaf = [k for k in valid if k.rsplit(".", 1)[-1] == last]
-        if same_leaf:
-            hint = did_you_mean(same_leaf[0], same_leaf) or f" (did you mean {same_leaf[0]!r}?)"
-        else:
-            parent = missing_part.rsplit(".", 1)[0] if "." in missing_part else ""
-            near = closest(missing_part, valid, n=1)
-            if parent and not near:
-                hint = f" (no key {missing_part!r}; valid keys under {parent!r} start with {parent + '.'!r})"
     if missing_part.endswith("." + TYPE_KEY) and not key.endswith(TYPE_KEY):
         return (
             f"{raw.source}: {key}: {missing_part[: -len(TYPE_KEY) - 1]!r} has no variant chosen; "
             f"set {missing_part!r} first"
         )
+    variant = _variant_hint(key, raw, schema)
+    if variant is not None:
+        return variant
+    valid = schema.valid_keys()
+    # Wrong nesting first (``lr`` or ``model.lr`` for ``optim.lr``): the same last part under
+    # another parent is a better guess than a similar-looking key under this one.
+    last = key.rsplit(".", 1)[-1]
+    same_leaf = [k for k in valid if k.rsplit(".", 1)[-1] == last and k != key]
+    if same_leaf:
+        hint = _suggest(closest(key, same_leaf) or same_leaf)
+    else:
+        hint = did_you_mean(key, valid)
+    if not hint:
+        parent = missing_part.rsplit(".", 1)[0] if "." in missing_part else ""
+        if parent:
+            hint = f" (no key {missing_part!r}; valid keys under {parent!r} start with {parent + '.'!r})"
     return f"{raw.source}: unknown key {key!r}{hint}"
+
+
+def _expand_mappings(layer_items: list[tuple[str, RawValue]], schema: _Schema) -> list[tuple[str, RawValue]]:
+    """A whole mapping given for a sub-config (``model = {"hidden": 3}`` in an ini, or an
+    empty ``{}`` kept by ``flatten``) becomes its dotted keys, so it is not silently dropped."""
+    out: list[tuple[str, RawValue]] = []
+    for key, raw in layer_items:
+        value = raw.value
+        if isinstance(value, str) and value.startswith("{"):
+            parsed = _literal(value)
+            value = parsed if isinstance(parsed, dict) else value
+        if isinstance(value, abc.Mapping):
+            try:
+                _, tp = schema.node(key)
+            except KeyError:
+                tp = None
+            if tp is not None and not isinstance(tp, _DictEntry):
+                inner = strip_annotated(unwrap_optional(tp)[0])
+                if is_config_type(inner) or union_members(tp):
+                    out.extend(
+                        (f"{key}.{k}", RawValue(v, raw.source))
+                        for k, v in flatten(dict(value)).items()
+                        if not (isinstance(v, dict) and not v)
+                    )
+                    continue
+        out.append((key, raw))
+    return out
 
 
 def merge(
@@ -235,10 +310,13 @@ def merge(
     for layer in layers:
         lenient = layer.lenient and not strict
         items = [(k, v) for k, v in layer.values.items() if not (isinstance(v.value, str) and v.value == OMITTED)]
+        if any(_maybe_mapping(v.value) for _, v in items):
+            items = _expand_mappings(items, schema)
+        values = dict(items)
         # variant choices first, outermost first, so the keys below them resolve
         type_keys = sorted((k for k, _ in items if k.rsplit(".", 1)[-1] == TYPE_KEY), key=lambda k: k.count("."))
         for key in type_keys:
-            raw = layer.values[key]
+            raw = values[key]
             union_path = key[: -len(TYPE_KEY) - 1]
             try:
                 _, tp = schema.node(union_path) if union_path else (None, None)
@@ -280,6 +358,12 @@ def merge(
     return instance, prov
 
 
+def _maybe_mapping(value: Any) -> bool:
+    """Cheap pre-check (runs once per value): could this be a whole sub-config mapping?"""
+    cls = value.__class__
+    return cls is dict or (cls is str and value[:1] == "{")
+
+
 def _report(message: str, lenient: bool) -> None:
     if lenient:
         warnings.warn(message + " (ignored)", stacklevel=4)
@@ -306,6 +390,10 @@ def _build(
         default = getattr(defaults, f.name, MISSING) if defaults is not None else MISSING
         members = union_members(tp)
         has_keys = any(k.startswith(path + ".") for k in state)
+        if path in state and state[path][0] is None and not has_keys:
+            # ``model = None`` for an Optional sub-config (or union) in a file or run
+            kwargs[f.name], prov[path] = state[path]
+            continue
         if members:
             chosen = schema.variants.get(path)
             if chosen is not None:

@@ -32,7 +32,7 @@ def set_path(obj: Any, path: str, value: Any) -> None:
     parent = get_path(obj, parent_path)
     if isinstance(parent, dict):
         parent[name] = value
-    elif dataclasses.is_dataclass(parent) and parent.__dataclass_params__.frozen:
+    elif dataclasses.is_dataclass(parent) and getattr(parent, "__dataclass_params__").frozen:  # noqa: B009
         object.__setattr__(parent, name, value)
     else:
         setattr(parent, name, value)

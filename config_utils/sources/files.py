@@ -135,7 +135,8 @@ def _structured(p: Path, data: Any, kind: str) -> Layer:
     lines = _text(p).splitlines()
     values: dict[str, RawValue] = {}
     for key, value in flatten(data).items():
-        values[normalize_key_path(key)] = RawValue(value, f"{p.name}:{_find_line(lines, key)}" if _find_line(lines, key) else p.name)
+        line = _find_line(lines, key)
+        values[normalize_key_path(key)] = RawValue(value, f"{p.name}:{line}" if line else p.name)
     return Layer(name=p.name, values=values)
 
 
@@ -144,18 +145,22 @@ def normalize_key_path(key: str) -> str:
 
 
 def _find_line(lines: list[str], dotted: str) -> int:
-    """Best-effort line of a nested key: each part searched after its parent's line."""
-    start = 0
-    found = 0
+    """Best-effort line of a nested key: each part searched after its parent's line.
+
+    A part is found before ``:``/``=`` (json, yaml, toml and ini keys), before ``]`` (a toml
+    table header ``[model]``) or before ``.`` (toml dotted keys and ``[loss.module]``).
+    """
+    row, col = 0, 0  # search position: after the parent part's match
     for part in dotted.split("."):
-        pattern = re.compile(r'(^|[\s{,"\'\[.])' + re.escape(part) + r'("|\'|\s)*[:=]')
-        for i in range(start, len(lines)):
-            if pattern.search(lines[i]):
-                found = start = i + 1
+        pattern = re.compile(r'(^|[\s{,"\'\[.])' + re.escape(part) + r'("|\'|\s)*[:=\].]')
+        for i in range(row, len(lines)):
+            match = pattern.search(lines[i], col if i == row else 0)
+            if match:
+                row, col = i, match.end() - 1
                 break
         else:
             return 0
-    return found
+    return row + 1
 
 
 def _read_json(p: Path) -> Layer:
