@@ -15,6 +15,7 @@ failure never leaves half an experiment behind; an existing directory is never t
 import json
 import keyword
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -151,13 +152,20 @@ def _run_values(from_run: str, root: Path) -> tuple[dict[str, Any], str]:
     )
 
 
+_INLINE_COMMENT = re.compile(r"\s[#;]")
+
+
 def _format(value: Any) -> str:
+    """The ini text for one run value; ``read_ini`` + ``convert`` give the value back."""
     from ..convert import format_value
 
     try:
-        return format_value(value)
+        text = format_value(value)
     except Exception:  # an exotic value from an old run: readable JSON beats failing
-        return json.dumps(value, default=repr)
+        text = json.dumps(value, default=repr)
+    if isinstance(value, str) and _INLINE_COMMENT.search(text) and text[:1] not in "'\"":
+        text = repr(value)  # ini readers cut unquoted values at " #" / " ;"
+    return text
 
 
 def _seeded_ini(existing: Path, run_values: dict[str, Any], label: str) -> str:
@@ -171,6 +179,12 @@ def _seeded_ini(existing: Path, run_values: dict[str, Any], label: str) -> str:
         layer = read_ini(existing)
         values = {k: str(rv.value) for k, rv in layer.values.items()}
         helps = dict(layer.help)
+    # A union field whose variant the run names (``mod._type``): the experiment's keys for
+    # another variant would be unknown keys there, so only the run's keys stay.
+    variants = [k[: -len("_type")] for k in run_values if k.endswith("._type")]
+    for key in [k for k in values if k not in run_values]:
+        if any(key.startswith(prefix) for prefix in variants):
+            del values[key]
     from_run = set()
     for key, value in run_values.items():
         values[key] = _format(value)

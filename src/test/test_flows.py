@@ -10,6 +10,7 @@ site-packages, whose ``.pth`` file the test removes again.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import os
@@ -19,7 +20,9 @@ import sys
 import sysconfig
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -458,3 +461,72 @@ def test_run_name_must_be_plain(tmp_path: Path) -> None:
         "run name '../escape' is not a plain name: use letters, digits, '_', '-' or '.', "
         "without slashes and not '.' or '..'"
     )
+
+
+# -- seeding defaults.ini: config -> run record -> defaults.ini -> config ---------------------
+
+
+class Color(enum.Enum):
+    RED = "r"
+    BLUE = "b"
+
+
+@dataclass
+class AConfig:
+    p1: int = 1
+
+
+@dataclass
+class BConfig:
+    p3: tuple[int, ...] = (1, 2)
+    name: str = "x"
+
+
+@dataclass
+class SeedCfg:
+    mod: AConfig | BConfig = field(default_factory=AConfig)
+    color: Color = Color.RED
+    path: Path = Path("a/b")
+    maybe: Optional[int] = None
+    words: list[str] = field(default_factory=lambda: ["a"])
+    text: str = "plain"
+    num_text: str = "1"
+    flag: bool = False
+    mapping: dict[str, int] = field(default_factory=dict)
+    lr: float = 0.1
+
+
+SEEDED = [
+    SeedCfg(),
+    SeedCfg(
+        mod=BConfig(p3=(3, 4, 5), name="two words # not a comment"),
+        color=Color.BLUE,
+        path=Path("/data/x y"),
+        maybe=7,
+        words=["a b", "c,d", "[x]", ""],
+        text="  padded; semi ",
+        num_text="007",
+        flag=True,
+        mapping={"k": 1},
+        lr=1e-4,
+    ),
+    SeedCfg(text="None", num_text="True", words=[], maybe=0),
+]
+
+
+@pytest.mark.parametrize("cfg", SEEDED)
+def test_seeded_defaults_ini_recreates_the_run(tmp_path: Path, cfg: SeedCfg) -> None:
+    from config_utils import cli, save_run
+    from config_utils.flows import flow_create, flow_init
+
+    flow_init(root=tmp_path, site_dir=tmp_path)
+    src = tmp_path / "flows" / "src"
+    src.mkdir()
+    # the copied experiment's own ini: a help comment, a value of another union variant
+    (src / "defaults.ini").write_text("[DEFAULTS]\n# The colour.\ncolor = RED\n\n[mod]\np1 = 5\n")
+    run_dir = tmp_path / "logs" / "r"
+    save_run(cfg, run_dir)
+    exp = flow_create("new", copy_from="src", from_run=str(run_dir), root=tmp_path)
+    ini = exp / "defaults.ini"
+    assert "# The colour.\ncolor = " in ini.read_text()
+    assert cli(SeedCfg, args=[], config_file=ini) == cfg
