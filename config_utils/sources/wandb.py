@@ -219,7 +219,7 @@ def _omit(values: dict[str, Any], path: str) -> None:
         if not isinstance(node, dict) or part not in node:
             from ..tree import flatten
 
-            known = set(flatten(values))
+            known = {k for k in flatten(values) if not k.endswith("_type")}
             known |= {k.rsplit(".", n)[0] for k in known for n in range(1, k.count(".") + 1)}
             raise ConfigError(
                 f"push_config: omit key {path!r} is not in the config{did_you_mean(path, known)}"
@@ -231,19 +231,36 @@ def _omit(values: dict[str, Any], path: str) -> None:
 
 
 def _write_record(cfg: Any, run_dir: Path, omit: list[str]) -> None:
-    """Write the run record into the run's files directory (omitted paths masked there too)."""
+    """Write the run record into the run's files directory, omitted values masked there too
+    (in its config and in the recorded command line)."""
     if not (dataclasses.is_dataclass(cfg) and not isinstance(cfg, type)):
         return  # a record re-creates a config *type*; Namespaces and dicts have none
-    try:
-        from .runs import save_run
-    except ImportError:  # the run-record module has not landed yet
-        return
+    from .runs import save_run
+
     path = save_run(cfg, run_dir)
     if omit:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
         for key in omit:
             _omit(record["config"], key)
-        Path(path).write_text(json.dumps(record, indent=2), encoding="utf-8")
+        record["argv"] = _mask_argv(list(record.get("argv") or []), omit)
+        tmp = path.with_name(f".{path.name}.omit")
+        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _mask_argv(argv: list[str], omit: list[str]) -> list[str]:
+    """``--data.token s3cret`` / ``--data.token=s3cret`` → the value replaced by OMITTED."""
+    flags = {f"--{p}" for p in omit} | {f"--{p.replace('_', '-')}" for p in omit}
+    out: list[str] = []
+    mask_next = False
+    for arg in argv:
+        if mask_next and not arg.startswith("--"):
+            out.append(OMITTED)
+            continue
+        mask_next = arg in flags
+        name = arg.split("=", 1)[0]
+        out.append(f"{name}={OMITTED}" if "=" in arg and name in flags else arg)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,7 +278,7 @@ def pull_config(source: str, *, timeout: float | None = None) -> dict[str, Any]:
     if local is not None:
         kind, run_dir = _classify_local(local, source)
         if kind == "record":
-            return _record_config(run_dir / RECORD_NAME, f"run:{run_dir}")
+            return _record_config(run_dir / RECORD_NAME)
         return _pull_offline(run_dir)
     entity, project, run_id = parse_run_path(source)
     return _pull_online(entity, project, run_id, _timeout(timeout))
@@ -310,15 +327,20 @@ def _classify_local(path: Path, source: str) -> tuple[str, Path]:
     )
 
 
-def _record_config(path: Path, label: str) -> dict[str, Any]:
-    """The ``config`` of a run record file, checked to be a JSON object."""
+def _record_config(path: Path, label: str | None = None) -> dict[str, Any]:
+    """The ``config`` of a run record file (read and checked by :func:`runs.load_run`).
+
+    ``label`` names the run when the file's own path would mislead (a downloaded copy).
+    """
+    from .runs import load_run
+
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunSourceError(f"{label}: cannot read {path.name}: {exc}") from exc
-    config = record.get("config") if isinstance(record, dict) else None
-    if not isinstance(config, dict):
-        raise RunSourceError(f"{label}: {path.name} holds no 'config' object")
+        config: dict[str, Any] = load_run(path)["config"]
+    except RunSourceError as exc:
+        if label is None:
+            raise
+        reason = str(exc).split(": ", 1)[-1].replace(str(path), RECORD_NAME)
+        raise RunSourceError(f"{label}: {reason}") from None
     return config
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from graphql_server import GraphQLServer, closed_port_url
@@ -18,7 +19,7 @@ from config_utils.errors import RunSourceError
 from config_utils.sources.wandb import parse_run_path, pull_config, run_label
 
 CONFIG = {"lr": 0.001, "model": {"hidden": 256, "_type": "BigModelConfig"}, "token": "OMITTED"}
-RECORD = {
+RECORD: dict[str, Any] = {
     "format": "flows-workspace/run-record",
     "version": 1,
     "config": {"lr": 0.5, "model": {"_type": "SmallModelConfig", "width": 3}},
@@ -208,9 +209,20 @@ def test_local_directory_that_is_no_run(tmp_path: Path) -> None:
 
 
 def test_corrupt_run_record(tmp_path: Path) -> None:
-    (tmp_path / "run_record.json").write_text("{not json")
-    with pytest.raises(RunSourceError, match=rf"^run:{tmp_path}: cannot read run_record.json: "):
+    record = tmp_path / "run_record.json"
+    record.write_text("{not json")
+    with pytest.raises(RunSourceError) as err:
         pull_config(str(tmp_path))
+    assert str(err.value).startswith(f"run {record}: {record} is not valid JSON (")
+
+
+def test_online_record_that_is_not_a_record(online: GraphQLServer) -> None:
+    online.add_run("ent", "proj", "badrec", config={"a": 1}, files={"run_record.json": "[1]"})
+    with pytest.raises(RunSourceError) as err:
+        pull_config("ent/proj/badrec")
+    assert str(err.value) == (
+        "wandb:ent/proj/badrec: run_record.json is not a flows-workspace run record"
+    )
 
 
 @pytest.fixture(scope="module")
