@@ -70,12 +70,30 @@ def _locate(root: Path, flow_dir: str | Path | None) -> Workspace:
             )
         return ws
     ws = find_workspace(root) or workspace_at(root / "flows")
-    if ws is None:
-        raise WorkspaceError(
-            f"no workspace found: {root} is neither inside a flows/ directory made by flow_init "
-            "nor beside one; run flow_init in the project root first"
-        )
-    return ws
+    if ws is not None:
+        return ws
+    # a workspace made with --flow-dir (say src/flows): look one and two levels down
+    found = sorted(
+        {
+            w.flows_dir
+            for pattern in ("*/__init__.py", "*/*/__init__.py")
+            for init in root.glob(pattern)
+            if not any(part.startswith(".") for part in init.relative_to(root).parts)
+            and (w := workspace_at(init.parent)) is not None
+            and w.root == root
+        }
+    )
+    if len(found) == 1:
+        ws = workspace_at(found[0])
+        assert ws is not None
+        return ws
+    if found:
+        listing = ", ".join(str(f.relative_to(root)) for f in found)
+        raise WorkspaceError(f"several experiment directories here ({listing}): pass --flow-dir DIR")
+    raise WorkspaceError(
+        f"no workspace found: {root} is neither inside a flows/ directory made by flow_init "
+        "nor beside one; run flow_init in the project root first (or pass --flow-dir DIR)"
+    )
 
 
 def _experiments(ws: Workspace) -> list[str]:

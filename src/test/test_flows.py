@@ -414,13 +414,37 @@ def test_create_outside_a_workspace_is_refused(project: Path) -> None:
     err = refused([FLOW_CREATE, "--name", "exp1"], project)
     assert err == (
         f"flow_create: error: no workspace found: {project} is neither inside a flows/ directory "
-        "made by flow_init nor beside one; run flow_init in the project root first\n"
+        "made by flow_init nor beside one; run flow_init in the project root first (or pass "
+        "--flow-dir DIR)\n"
     )
 
 
 def test_create_works_from_inside_flows(workspace: Path) -> None:
     ok([FLOW_CREATE, "--name", "exp1"], workspace / "flows")
     assert (workspace / "flows" / "exp1" / "run.py").is_file()
+
+
+def test_a_nested_flow_dir_works_end_to_end(project: Path, site: Path) -> None:
+    ok([FLOW_INIT, "--site-dir", str(site), "--flow-dir", "src/experiments"], project)
+    init = project / "src" / "experiments" / "__init__.py"
+    assert "PROJ_ROOT: Path = Path(__file__).resolve().parents[2]" in init.read_text()
+    assert pth_for(project / "src", site).read_text().splitlines()[1] == str(project / "src")
+    ok([FLOW_CREATE, "--name", "exp1"], project)  # found from the project root
+    ok([PYTHON, str(project / "src" / "experiments" / "exp1" / "run.py"), "--run-name", "a"], project)
+    assert (project / "logs" / "exp1" / "run" / "a" / "run_record.json").is_file()
+
+
+def test_two_workspaces_sharing_a_package_name_get_a_warning(tmp_path: Path, site: Path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    ok([FLOW_INIT, "--site-dir", str(site)], first)
+    out = ok([FLOW_INIT, "--site-dir", str(site)], second)
+    assert out.stderr == (
+        f"warning: another `flows` package is at {first / 'flows'} (installed by "
+        f"{pth_for(first, site)}); `import flows` imports whichever comes first on sys.path, "
+        f"which may not be {second / 'flows'}\n"
+    )
 
 
 @pytest.mark.parametrize("cmd", [FLOW_INIT, FLOW_CREATE])
