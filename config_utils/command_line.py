@@ -95,7 +95,7 @@ def run_layer(source: str) -> Layer:
         nested = wandb_source.pull_config(source)
         label = wandb_source.run_label(source)
     values = {
-        k: RawValue(v, label)
+        k: RawValue(v, label, text=False)
         for k, v in flatten(nested).items()
         if not (isinstance(v, str) and v == OMITTED)
     }

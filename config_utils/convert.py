@@ -42,14 +42,19 @@ class _Fail(Exception):
     """Internal: this raw value does not fit this type (turned into ConversionError)."""
 
 
-def convert(raw: Any, tp: Any, *, key: str, where: str) -> Any:
+def convert(raw: Any, tp: Any, *, key: str, where: str, text: bool = True) -> Any:
     """Convert ``raw`` to the declared type ``tp``.
 
     ``key`` (dotted path) and ``where`` (``defaults.ini:12``, ``wandb:e/p/id``, ``ofc.ini:3``)
     only serve the error message, which names both, the expected type and the value.
+
+    ``text=True`` (ini, OFC file, GUI): a string is text someone typed, so ``"x"`` in quotes
+    is ``x`` and ``None`` is None for an Optional field. ``text=False`` (json/toml/yaml, run
+    records, W&B): a string is data and stays exactly as it is for a ``str`` field, so that
+    ``"'x'"``, ``" x "`` and ``"None"`` survive a round trip.
     """
     try:
-        return _convert(raw, tp)
+        return _convert(raw, tp, text)
     except _Fail as exc:
         detail = f" ({exc})" if str(exc) else ""
         raise ConversionError(
@@ -57,33 +62,34 @@ def convert(raw: Any, tp: Any, *, key: str, where: str) -> Any:
         ) from None
 
 
-def _convert(raw: Any, tp: Any) -> Any:
+def _convert(raw: Any, tp: Any, text: bool = True) -> Any:
     tp = strip_annotated(tp)
     if tp is Any or tp is object or tp is typing.Any:
-        return _literal(raw) if isinstance(raw, str) else raw
+        return _literal(raw) if isinstance(raw, str) and text else raw
     inner, optional = unwrap_optional(tp)
     if optional:
         if raw is None:
             return None
-        if isinstance(raw, str) and raw.strip().lower() in _NONE_TEXT:
-            return None
-        if isinstance(raw, str) and raw.strip() == "" and inner is not str:
-            return None
-        return _convert(raw, inner)
+        if isinstance(raw, str) and (text or inner is not str):
+            if raw.strip().lower() in _NONE_TEXT:
+                return None
+            if raw.strip() == "" and inner is not str:
+                return None
+        return _convert(raw, inner, text)
     if tp is NoneType or tp is None:
         if raw is None or (isinstance(raw, str) and raw.strip().lower() in _NONE_TEXT | {""}):
             return None
         raise _Fail("")
     if is_union(tp):
-        return _convert_union(raw, get_args(tp))
+        return _convert_union(raw, get_args(tp), text)
     origin = get_origin(tp)
     if origin is Literal:
         return _convert_literal(raw, get_args(tp))
     if origin is not None:
         if origin in _SEQUENCE_ORIGINS:
-            return _convert_sequence(raw, origin, get_args(tp))
+            return _convert_sequence(raw, origin, get_args(tp), text)
         if origin in _MAPPING_ORIGINS:
-            return _convert_dict(raw, get_args(tp))
+            return _convert_dict(raw, get_args(tp), text)
         raise _Fail(f"unsupported type {describe_type(tp)}")
     if tp is bool:
         return _convert_bool(raw)
@@ -102,22 +108,22 @@ def _convert(raw: Any, tp: Any) -> Any:
         raise _Fail("")
     if tp is str:
         if isinstance(raw, str):
-            return _unquote(raw)
+            return _unquote(raw) if text else raw
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
             return str(raw)
         raise _Fail("")
     if isinstance(tp, type) and issubclass(tp, PurePath):
         if isinstance(raw, (str, PurePath)):
-            return tp(_unquote(str(raw)))
+            return tp(_unquote(str(raw)) if text else str(raw))
         raise _Fail("")
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _convert_enum(raw, tp)
     if is_config_type(tp):
         return _convert_dataclass(raw, tp)
     if tp in (list, tuple, set, frozenset):
-        return _convert_sequence(raw, tp, ())
+        return _convert_sequence(raw, tp, (), text)
     if tp is dict:
-        return _convert_dict(raw, ())
+        return _convert_dict(raw, (), text)
     if isinstance(tp, type):
         if isinstance(raw, tp):
             return raw
@@ -138,7 +144,7 @@ def _unquote(text: str) -> str:
             return s[1:-1]
         if isinstance(value, str):
             return value
-    return text if text.strip() == text else s
+    return text
 
 
 def _literal(text: str) -> Any:
@@ -222,15 +228,16 @@ def _convert_enum(raw: Any, tp: type[enum.Enum]) -> enum.Enum:
     raise _Fail("")
 
 
-def _convert_union(raw: Any, members: tuple[Any, ...]) -> Any:
+def _convert_union(raw: Any, members: tuple[Any, ...], text: bool) -> Any:
     members = tuple(strip_annotated(m) for m in members)
-    # A value that already has one of the member types keeps it (JSON 1 for `int | str`).
+    # A value that already has one of the member types keeps it (JSON 1 for `int | str`);
+    # typed text (`7` in an ini) tries the members in their declared order.
     for m in members:
-        if isinstance(m, type) and not is_config_type(m) and type(raw) is m:
+        if isinstance(m, type) and not is_config_type(m) and type(raw) is m and not (text and m is str):
             return raw
     for m in members:
         try:
-            return _convert(raw, m)
+            return _convert(raw, m, text)
         except (_Fail, ConversionError):
             continue
     raise _Fail("")
@@ -239,7 +246,7 @@ def _convert_union(raw: Any, members: tuple[Any, ...]) -> Any:
 def _as_container(raw: Any) -> Any:
     if isinstance(raw, str):
         s = raw.strip()
-        if s[:1] in "[({":
+        if s and s[0] in "[({":
             value = _literal(s)
             if isinstance(value, str):
                 raise _Fail("not a valid literal")
@@ -248,8 +255,10 @@ def _as_container(raw: Any) -> Any:
     return raw
 
 
-def _convert_sequence(raw: Any, origin: Any, args: tuple[Any, ...]) -> Any:
+def _convert_sequence(raw: Any, origin: Any, args: tuple[Any, ...], text: bool) -> Any:
     value = _as_container(raw)
+    # items parsed from a literal or given as a list are data; `a, b` split from text is text
+    text = text and isinstance(value, str)
     if isinstance(value, str):
         # `4, 4, 2` or `4 4 2` (the forms people type in ini files)
         if value == "":
@@ -269,9 +278,9 @@ def _convert_sequence(raw: Any, origin: Any, args: tuple[Any, ...]) -> Any:
             args = ()
         if len(items) != len(args):
             raise _Fail(f"needs {len(args)} items, got {len(items)}")
-        return tuple(_convert(item, a) for item, a in zip(items, args, strict=True))
+        return tuple(_convert(item, a, text) for item, a in zip(items, args, strict=True))
     item_tp = args[0] if args else Any
-    converted = [_convert(item, item_tp) for item in items]
+    converted = [_convert(item, item_tp, text) for item in items]
     if origin is tuple:
         return tuple(converted)
     if origin in (set, frozenset):
@@ -279,12 +288,13 @@ def _convert_sequence(raw: Any, origin: Any, args: tuple[Any, ...]) -> Any:
     return converted
 
 
-def _convert_dict(raw: Any, args: tuple[Any, ...]) -> dict[Any, Any]:
+def _convert_dict(raw: Any, args: tuple[Any, ...], text: bool) -> dict[Any, Any]:
     value = _as_container(raw)
     if not isinstance(value, Mapping):
         raise _Fail("")
     key_tp, val_tp = args if len(args) == 2 else (Any, Any)
-    return {_convert(k, key_tp): _convert(v, val_tp) for k, v in value.items()}
+    # keys and values of a mapping are data (a parsed literal or JSON), never typed text
+    return {_convert(k, key_tp, False): _convert(v, val_tp, False) for k, v in value.items()}
 
 
 def _convert_dataclass(raw: Any, tp: type) -> Any:

@@ -25,10 +25,15 @@ DEFAULT = "default"
 
 @dataclass(frozen=True)
 class RawValue:
-    """A value as a source holds it, with where it came from (``defaults.ini:12``)."""
+    """A value as a source holds it, with where it came from (``defaults.ini:12``).
+
+    ``text``: the value is text someone typed (ini, OFC file) rather than data (json/toml/
+    yaml, run records, W&B); see :func:`config_utils.convert.convert`.
+    """
 
     value: Any
     source: str
+    text: bool = True
 
 
 @dataclass
@@ -283,7 +288,7 @@ def _expand_mappings(layer_items: list[tuple[str, RawValue]], schema: _Schema) -
                 inner = strip_annotated(unwrap_optional(tp)[0])
                 if is_config_type(inner) or union_members(tp):
                     out.extend(
-                        (f"{key}.{k}", RawValue(v, raw.source))
+                        (f"{key}.{k}", RawValue(v, raw.source, text=False))
                         for k, v in flatten(dict(value)).items()
                         if not (isinstance(v, dict) and not v)
                     )
@@ -345,14 +350,14 @@ def merge(
                 _report(_unknown_key(key, raw, schema, str(exc.args[0])), lenient)
                 continue
             if isinstance(tp, _DictEntry):
-                value = convert(raw.value, tp.value_type, key=key, where=raw.source)
+                value = convert(raw.value, tp.value_type, key=key, where=raw.source, text=raw.text)
                 current = state.get(tp.path, (None, ""))[0]
                 if not isinstance(current, dict):
                     current = dict(_fresh(_default_at(cls, tp.path)) or {})
                 current[tp.entry] = value
                 state[tp.path] = (current, raw.source)
                 continue
-            state[key] = (convert(raw.value, tp, key=key, where=raw.source), raw.source)
+            state[key] = (convert(raw.value, tp, key=key, where=raw.source, text=raw.text), raw.source)
     prov: dict[str, str] = {}
     instance = _build(cls, "", _default_tree(cls), schema, state, prov, missing)
     return instance, prov

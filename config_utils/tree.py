@@ -133,6 +133,6 @@ def from_primitives(cls: type, nested: dict[str, Any], *, where: str) -> Any:
     from .layers import Layer, RawValue, merge
 
     flat = flatten(nested)
-    layer = Layer(name=where, values={k: RawValue(v, where) for k, v in flat.items()})
+    layer = Layer(name=where, values={k: RawValue(v, where, text=False) for k, v in flat.items()})
     cfg, _ = merge(cls, [layer])
     return cfg

@@ -136,7 +136,7 @@ def _structured(p: Path, data: Any, kind: str) -> Layer:
     values: dict[str, RawValue] = {}
     for key, value in flatten(data).items():
         line = _find_line(lines, key)
-        values[normalize_key_path(key)] = RawValue(value, f"{p.name}:{line}" if line else p.name)
+        values[normalize_key_path(key)] = RawValue(value, f"{p.name}:{line}" if line else p.name, text=False)
     return Layer(name=p.name, values=values)
 
 

@@ -97,7 +97,7 @@ b = 2
 
 [model]
 hidden = 64
-use-bias = false  ; dashes as in CLI flags
+use_bias = false
 dims = [8, 8, 2]
 color = "BLUE"
 """
