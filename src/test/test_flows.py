@@ -359,6 +359,9 @@ def test_create_from_a_wandb_run_url(workspace: Path, monkeypatch: pytest.Monkey
         monkeypatch.setenv("WANDB_ENTITY", "ent")
         url = "https://wandb.ai/ent/proj/runs/abc123?nw=nwuser"
         ok([FLOW_CREATE, "--name", "fromwb", "--from-run", url], workspace)
+        err = refused([FLOW_CREATE, "--name", "lost", "--from-run", "ent/proj/nope"], workspace)
+        assert err == f"flow_create: error: wandb:ent/proj/nope: run not found on {server.url}\n"
+        assert not (workspace / "flows" / "lost").exists()
     ini = (workspace / "flows" / "fromwb" / "defaults.ini").read_text()
     assert f"# Seeded by flow_create from W&B run {url}." in ini
     assert "lr = 0.25\n" in ini and "steps = 7\n" in ini
