@@ -44,7 +44,13 @@ it never prompts, even on a terminal), key rejected, server down, server not ans
 The wait is bounded by ``timeout`` (default 6 s, or ``FLOWS_WANDB_TIMEOUT``): ``wandb.Api``
 gives up on the wandb-core request after that, however many retries wandb-core has left.
 wandb-core's own message for both "down" and "hanging" is "the service process is busy", so
-the cause is diagnosed afterwards with one TCP connect to the server (≤ 1 s).
+the cause is diagnosed afterwards with one TCP connect to the server (≤ 1 s). wandb's retry
+settings (``WANDB__GRAPHQL_RETRY_MAX``) are left alone: they are process-global and would also
+change how the training run itself talks to W&B.
+
+Measured (loopback server, 2-core machine): a pull ≈ 0.15 s once wandb-core runs (+ ≈ 1 s to
+start it); run not found ≈ 0.1 s; server down or hanging = the timeout; reading an offline
+run's log with ``leet inspect`` ≈ 1.3 s (the run record, when present, is read instead).
 
 ``import wandb`` (≈ 0.9 s) happens only inside these functions.
 """
