@@ -442,3 +442,29 @@ def test_wandb_reserved_keys_from_a_prefigure_push(prefigure: ModuleType, server
     assert "only_in_run" not in theirs_v
     assert ours_v["only_in_run"] == 3
     assert ours_v["config_file"] == theirs_v["config_file"] == "defaults.ini"
+
+
+def test_push_same_config_as_prefigure(prefigure: ModuleType, tmp_path: Path) -> None:
+    """Both push the Namespace's settings, ``omit`` keys as ``"OMITTED"``; the run configs match.
+
+    A plain holder with ``.experiment`` stands in for Lightning's WandbLogger (that is all
+    prefigure reads from it); the runs are real offline wandb runs."""
+    import types
+
+    import wandb
+
+    args = argparse.Namespace(config_file="defaults.ini", wandb_config=None, name="r",
+                              training_dir="/secret", lr=0.1, ratios=[4, 2], flag=True,
+                              model_config={"w": 64}, out=Path("/tmp/out_dir"), nothing=None)
+    configs = []
+    for push in (prefigure.push_wandb_config, prefigure_compat.push_wandb_config):
+        run = wandb.init(mode="offline", dir=str(tmp_path), project="compat", reinit="finish_previous")
+        try:
+            push(types.SimpleNamespace(experiment=run), args, omit=["training_dir"])
+            configs.append({k: v for k, v in dict(run.config).items() if not k.startswith("_")})
+        finally:
+            run.finish()
+    theirs, ours = configs
+    assert ours["training_dir"] == theirs["training_dir"] == "OMITTED"
+    assert ours == theirs
+    assert args.training_dir == "/secret"  # the caller's args are untouched
