@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ class Result:
 
     name: str
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     error: str | None = None
     stdout: str = ""
     note: str = ""
@@ -62,6 +64,11 @@ class Result:
     @property
     def min(self) -> float:
         return min(self.times) if self.times else float("nan")
+
+    @property
+    def cpu_median(self) -> float:
+        """Median CPU seconds (user + sys) of the process: steadier than wall time under load."""
+        return statistics.median(self.cpu) if self.cpu else float("nan")
 
 
 def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -90,10 +97,20 @@ def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_once(
     argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Run ``argv`` to completion in a fresh process; return (wall seconds, the process)."""
+    """Run ``argv`` to completion in a fresh process; return (wall seconds, the process).
+
+    The process's CPU seconds (user + sys, from ``RUSAGE_CHILDREN``: processes here run one at
+    a time) are stored on the returned object as ``cpu_seconds``.
+    """
+    cpu0 = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(
         list(argv),
@@ -103,7 +120,9 @@ def run_once(
         cwd=str(cwd or BENCH_DIR),
         check=False,
     )
-    return time.perf_counter() - start, proc
+    wall = time.perf_counter() - start
+    proc.cpu_seconds = _children_cpu() - cpu0  # type: ignore[attr-defined]
+    return wall, proc
 
 
 def _failure(c: Contender, proc: subprocess.CompletedProcess[str]) -> str | None:
@@ -150,6 +169,7 @@ def run_alternating(
                 results[c.name].error = err
                 continue
             results[c.name].times.append(seconds)
+            results[c.name].cpu.append(proc.cpu_seconds)  # type: ignore[attr-defined]
         if log:
             log(f"  round {i + 1}/{repeat}: " + ", ".join(
                 f"{c.name} {results[c.name].times[-1]:.3f}s"
@@ -157,28 +177,31 @@ def run_alternating(
     return results
 
 
-def ratio(a: Result | None, b: Result | None) -> float | None:
-    """``a.median / b.median`` or None when either is missing or failed."""
+def ratio(a: Result | None, b: Result | None, of: str = "median") -> float | None:
+    """``a.median / b.median`` (or of ``min``/``cpu_median``); None when either is missing/failed."""
     if a is None or b is None or not a.ok or not b.ok:
         return None
-    return a.median / b.median
+    return float(getattr(a, of)) / float(getattr(b, of))
 
 
 def format_table(
     results: dict[str, Result], baselines: dict[str, str], title: str = ""
 ) -> str:
-    """A plain-text table: median, min, and one ratio column per baseline (label -> name)."""
-    head = ["contender", "median s", "min s", *(f"x {label}" for label in baselines), "note"]
+    """A plain-text table: wall median, wall min, CPU median, and one ratio column per baseline
+    (label -> contender name; ratios of wall medians)."""
+    head = ["contender", "median s", "min s", "cpu s", *(f"x {label}" for label in baselines),
+            "note"]
     rows: list[list[str]] = []
     for r in sorted(results.values(), key=lambda r: (not r.ok, r.median)):
         if not r.ok:
-            rows.append([r.name, "-", "-", *("-" for _ in baselines), f"FAILED: {r.error}"])
+            rows.append([r.name, "-", "-", "-", *("-" for _ in baselines), f"FAILED: {r.error}"])
             continue
         ratios = []
         for base in baselines.values():
             q = ratio(r, results.get(base))
             ratios.append(f"{q:.2f}" if q is not None else "-")
-        rows.append([r.name, f"{r.median:.3f}", f"{r.min:.3f}", *ratios, r.note])
+        rows.append([r.name, f"{r.median:.3f}", f"{r.min:.3f}", f"{r.cpu_median:.3f}", *ratios,
+                     r.note])
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
     lines = [title] if title else []
     for row in [head, *rows]:
@@ -209,7 +232,8 @@ def results_json(results: dict[str, Result]) -> dict[str, Any]:
     for name, r in results.items():
         d = asdict(r)
         d.pop("stdout")
-        d.update(median=r.median if r.ok else None, min=r.min if r.ok else None, ok=r.ok)
+        d.update(median=r.median if r.ok else None, min=r.min if r.ok else None,
+                 cpu_median=r.cpu_median if r.ok else None, ok=r.ok)
         out[name] = d
     return out
 
