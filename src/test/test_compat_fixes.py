@@ -290,3 +290,27 @@ def test_ofc_file_name_without_name_or_with_directory(ns: argparse.Namespace, of
     with prefigure_compat.OFC(ns, ofc_file) as ofc:
         assert Path(ofc.ofc_file) == tmp_path / expected
         assert (tmp_path / expected).is_file()
+
+
+def test_gui_relaunches_before_share_link_expires() -> None:
+    """prefigure tested ``start - now >= 71 h``: never true, so the public link expired."""
+    from config_utils.ofc.gui import needs_relaunch
+
+    start = 1_000_000.0
+    assert not needs_relaunch(start, start + 3600)
+    assert not needs_relaunch(start, start + 70 * 3600)
+    assert needs_relaunch(start, start + 71 * 3600)
+
+
+@pytest.mark.slow
+def test_gui_has_a_widget_for_every_steerable_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """prefigure put ``len // 3`` keys in each of 3 columns: with 7 keys the 7th had no widget."""
+    from config_utils.ofc.gui import OFCGui
+
+    monkeypatch.chdir(tmp_path)
+    keys = [f"k{i}" for i in range(7)]
+    args = argparse.Namespace(name="r", **{k: i for i, k in enumerate(keys)})
+    with prefigure_compat.OFC(args) as ofc:
+        demo = OFCGui(ofc._ofc).build()
+    ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
+    assert {f"ofc-field-{k}" for k in ["name", *keys]} <= ids
