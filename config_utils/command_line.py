@@ -176,7 +176,7 @@ def _rewrite_argv(cls: type, argv: list[str]) -> tuple[list[str], dict[str, str]
     set_leaves: dict[str, str] = {}
     set_variants: dict[str, str] = {}
     pending_type: str | None = None  # `--loss.module._type NAME`: the name comes next
-    for token in argv:
+    for token in _join_bool_values(argv, by_flag, leaves):
         if pending_type is not None:
             target = aliases.get(f"{pending_type}:{token}") or aliases.get(f"{pending_type}:{token.lower()}")
             if target is None:
@@ -206,7 +206,7 @@ def _rewrite_argv(cls: type, argv: list[str]) -> tuple[list[str], dict[str, str]
             leaf_path = by_flag.get(positive if negated else key)
             if leaf_path is not None:
                 set_leaves[leaf_path] = "--" + name
-                inner = strip_annotated(unwrap_optional(leaves[leaf_path])[0])
+                inner = strip_annotated(leaves[leaf_path])  # Optional[bool] takes a value in tyro
                 if eq and inner is bool and not negated:
                     v = value.strip().lower()
                     if v in ("true", "1", "yes"):
@@ -237,6 +237,28 @@ def _rewrite_argv(cls: type, argv: list[str]) -> tuple[list[str], dict[str, str]
     if pending_type is not None:
         raise _UsageError(f"--{pending_type}.{TYPE_KEY} needs a value")
     return out, set_leaves, set_variants
+
+
+_BOOL_WORDS = {"true", "false", "1", "0", "yes", "no"}
+
+
+def _join_bool_values(argv: list[str], by_flag: dict[str, str], leaves: dict[str, Any]) -> list[str]:
+    """``--flag False`` → ``--flag=False`` for a bool field (prefigure users write it so; tyro's
+    bool flags take no value, and prefigure itself read ``--flag False`` as True)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token.startswith("--") and "=" not in token and i + 1 < len(argv):
+            if argv[i + 1].strip().lower() in _BOOL_WORDS:
+                path = by_flag.get(_norm_flag(token[2:]))
+                if path is not None and strip_annotated(leaves[path]) is bool:
+                    out.append(f"{token}={argv[i + 1]}")
+                    i += 2
+                    continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def _bad_variant(union: str, name: str, members: tuple[type, ...]) -> str:

@@ -123,3 +123,11 @@ class LossModule1:
 class LossModule2:
     def __init__(self, p1: int, p2: float, p3: list[float]) -> None:
         self.p1, self.p2, self.p3 = p1, p2, p3
+
+
+@dataclass
+class WithOptional:
+    """An optional sub-config (default present) that a file may set to None."""
+
+    model: ModelConfig | None = field(default_factory=ModelConfig)
+    extra: OptimConfig | None = None
