@@ -161,6 +161,14 @@ def _env_rank() -> int:
     return 0
 
 
+def _initial_rank() -> int:
+    """The global rank if the process group already exists, else what the launcher announced."""
+    td = _modules.get("torch.distributed")
+    if td is not None and td.is_available() and td.is_initialized():
+        return int(td.get_rank())
+    return _env_rank()
+
+
 def _never() -> bool:
     return False
 
@@ -304,7 +312,7 @@ class OFC:
         self._closed = False
         self._td_init: Callable[[], bool] | None = None
         self._bcast: Any = None
-        self._rank = _env_rank()
+        self._rank = _initial_rank()
         self._writer = self._rank == 0
 
         self.types = self._resolve_types(cfg, steerables, types)
@@ -803,6 +811,14 @@ class OFC:
             key = str(self.ofc_file.resolve())
             if _OPEN_FILES.get(key) is self:
                 del _OPEN_FILES[key]
+
+    def __reduce__(self) -> Any:
+        # A copy in another process would have no watcher and no file (Lightning's
+        # ddp_spawn pickles callbacks): say so instead of a TypeError about a lock.
+        raise OFCError(
+            "OFC objects cannot be pickled or sent to another process; create the OFC in each "
+            "process (Lightning: use strategy='ddp', not 'ddp_spawn')"
+        )
 
     def __enter__(self) -> OFC:
         return self

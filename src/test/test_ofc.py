@@ -678,3 +678,27 @@ print(heavy)
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.strip() == "[]", out.stderr
+
+
+# ---------------------------------------------------------------- processes and ranks
+def test_non_zero_rank_leaves_the_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DDP worker (rank announced by the launcher) neither writes nor watches the file."""
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with make(tmp_path) as o:
+        assert not o.ofc_file.exists()
+        assert o._thread is None
+        with pytest.raises(OFCError, match=r"^OFC.submit: only rank 0 owns the OFC file$"):
+            o.submit({"demo_every": "1"})
+
+
+def test_cannot_be_pickled(ofc: OFC) -> None:
+    import pickle
+
+    with pytest.raises(OFCError) as exc:
+        pickle.dumps(ofc)
+    assert str(exc.value) == (
+        "OFC objects cannot be pickled or sent to another process; create the OFC in each "
+        "process (Lightning: use strategy='ddp', not 'ddp_spawn')"
+    )
