@@ -233,10 +233,10 @@ def main() -> int:
         rt = f"{b / a:15.0f}x" if b is not None else f"{'-':>16}"
         print(f"{label:34} {a:14.3f} {bt} {rt}")
 
-    row("unchanged (dataclass)", ours["unchanged"], pre and pre["unchanged"])
-    row("unchanged (Namespace)", ours["unchanged_namespace"], pre and pre["unchanged"])
+    row("unchanged (dataclass)", ours["unchanged"], pre["unchanged"] if pre else None)
+    row("unchanged (Namespace)", ours["unchanged_namespace"], pre["unchanged"] if pre else None)
     row("unchanged, torch imported", ours["unchanged_torch_imported"], None)
-    row("changed (apply in update())", ours["changed"], pre and pre["changed"])
+    row("changed (apply in update())", ours["changed"], pre["changed"] if pre else None)
     row("  + parse, in the watcher thread", ours["parse_off_hot_path"], None)
     if pre:
         print(f"(import prefigure: {pre['import_s']:.2f} s — gradio and wandb)")
