@@ -14,7 +14,15 @@ import warnings
 from pathlib import Path
 
 import pytest
-from cli_configs import Color, Level, LossModule1Config, LossModule2Config, ModelConfig, Required, TrainConfig
+from cli_configs import (
+    Color,
+    Level,
+    LossModule1Config,
+    LossModule2Config,
+    ModelConfig,
+    Required,
+    TrainConfig,
+)
 
 import config_utils
 from config_utils import cli, provenance, save_run

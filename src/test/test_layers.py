@@ -8,7 +8,14 @@ import warnings
 from typing import Any
 
 import pytest
-from cli_configs import LossModule1Config, LossModule2Config, OptimConfig, Required, TrainConfig, WithOptional
+from cli_configs import (
+    LossModule1Config,
+    LossModule2Config,
+    OptimConfig,
+    Required,
+    TrainConfig,
+    WithOptional,
+)
 
 from config_utils.errors import ConversionError, UnknownKeyError
 from config_utils.layers import Layer, RawValue, merge
