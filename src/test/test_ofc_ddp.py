@@ -306,3 +306,63 @@ def test_callback_in_process_every_n_steps(tmp_path: Path) -> None:
     assert [(h.step, h.new, h.source) for h in ofc.history] == [(4, 0.125, "gui")]
     assert cb.last_changes == {"lr": 0.125}
     assert trainer.optimizers[0].param_groups[0]["lr"] == 0.125
+
+
+def test_callback_logs_once_through_wandb_logger(tmp_path: Path) -> None:
+    """With a WandbLogger the change goes through it; the OFC's own W&B logging pauses."""
+    import pytorch_lightning as pl
+    import torch
+    from pytorch_lightning.loggers import WandbLogger
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from config_utils.ofc import OFC, OFCCallback
+
+    @dataclass
+    class Cfg:
+        lr: float = 0.5
+
+    cfg = Cfg()
+    ofc = OFC(cfg, ["lr"], tmp_path / "ofc.ini")
+    seen_use_wandb: list[bool] = []
+
+    class Model(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.layer(x), y)
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=cfg.lr)
+
+    class Submit(pl.Callback):
+        def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
+            seen_use_wandb.append(ofc.use_wandb)
+            if trainer.global_step == 2:
+                assert ofc.submit({"lr": "0.25"}) == {}
+
+    logger = WandbLogger(project="ofc-test", save_dir=str(tmp_path), offline=True)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=5,
+        logger=logger,
+        log_every_n_steps=1,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        callbacks=[Submit(), OFCCallback(ofc, lr_key="lr")],
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trainer.fit(Model(), DataLoader(TensorDataset(torch.randn(32, 2), torch.randn(32, 1))))
+        assert logger.experiment.summary["args/lr"] == 0.25
+        assert set(seen_use_wandb) == {False}  # paused during the fit ...
+        assert ofc.use_wandb is True  # ... and restored after
+        assert trainer.optimizers[0].param_groups[0]["lr"] == 0.25
+    finally:
+        ofc.close()
+        logger.experiment.finish()
