@@ -419,8 +419,8 @@ class OFC:
                 f"OFC: {path} exists and is not an OFC file; it was left as it is: "
                 "pass another ofc_file"
             )
-        if parsed.has_header and (foreign or not parsed.entries and self.steerables):
-            shown = ", ".join(foreign[:5]) or "none of its keys"
+        if parsed.has_header and foreign:
+            shown = ", ".join(foreign[:5])
             raise OFCError(
                 f"OFC: {path} is an OFC file for another config (keys not in this config: "
                 f"{shown}); it was left as it is: pass another ofc_file"
@@ -555,8 +555,12 @@ class OFC:
             self._sig = None
             return False
         sig = (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
-        if sig == self._sig and time.time() - st.st_mtime > _RECENT_MTIME_S:
-            return False
+        if (
+            sig == self._sig
+            and self._seen_text is None
+            and time.time() - st.st_mtime > _RECENT_MTIME_S
+        ):
+            return False  # same file, nothing waiting to settle: the cheap, common case
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
                 text = fh.read()

@@ -189,6 +189,16 @@ def test_first_poll_of_new_version_does_not_apply(ofc: OFC, tmp_path: Path) -> N
     assert ofc.update() == {"demo_every": 5}
 
 
+def test_old_timestamp_still_settles(ofc: OFC, tmp_path: Path) -> None:
+    """A version first seen late (its mtime already old, e.g. a copied file) still applies."""
+    path = tmp_path / "ofc.ini"
+    set_line(path, "demo_every", "6")
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    settle(ofc)
+    assert ofc.update() == {"demo_every": 6}
+
+
 def test_several_versions_between_updates_last_wins(ofc: OFC, tmp_path: Path) -> None:
     path = tmp_path / "ofc.ini"
     for raw in ("1", "2", "3"):
