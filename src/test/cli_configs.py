@@ -131,3 +131,48 @@ class WithOptional:
 
     model: ModelConfig | None = field(default_factory=ModelConfig)
     extra: OptimConfig | None = None
+
+
+@dataclass
+class Leaves:
+    """One leaf of each kind a run record must carry exactly."""
+
+    i: int = 0
+    f: float = 0.0
+    b: bool = False
+    s: str = ""
+    p: Path = Path(".")
+    color: Color = Color.RED
+    level: Level = Level.LOW
+    lit: Literal["a", "b"] = "a"
+    opt: int | None = None
+    opt_s: str | None = None
+    opt_p: Path | None = None
+    ints: list[int] = field(default_factory=list)
+    colors: list[Color] = field(default_factory=list)
+    paths: tuple[Path, ...] = ()
+    table: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class VariantA:
+    x: int = 0
+    leaves: Leaves = field(default_factory=Leaves)
+
+
+@dataclass
+class VariantB:
+    y: str = ""
+    levels: list[Level] = field(default_factory=list)
+    sub: LossModule1Config | LossModule2Config = field(default_factory=LossModule1Config)
+
+
+@dataclass
+class RecordConfig:
+    """A nested config for the run-record round trip: unions (one nested in another),
+    an Optional sub-config, Enums, Paths, Optionals and lists."""
+
+    top: Leaves = field(default_factory=Leaves)
+    choice: VariantA | VariantB = field(default_factory=VariantA)
+    maybe: OptimConfig | None = None
+    names: list[str] = field(default_factory=list)
