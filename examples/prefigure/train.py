@@ -5,8 +5,8 @@ It follows prefigure's README: settings come from ``defaults.ini`` (next to this
 ``push_wandb_config`` archives the settings in W&B; ``OFC`` lets you steer the run by editing
 ``<name>-ofc.ini`` in the W&B run directory while it trains.
 
-    python examples/prefigure_style.py --batch-size 16 --check-ofc-every 10
-    python examples/prefigure_style.py --help
+    python examples/prefigure/train.py --batch-size 16 --check-ofc-every 10
+    python examples/prefigure/train.py --help
 
 Small on purpose: a linear model on synthetic data, CPU, a few seconds; W&B runs offline
 unless WANDB_MODE says otherwise.

@@ -29,7 +29,7 @@ from graphql_server import GraphQLServer
 
 import prefigure_compat
 
-SEED_INI = (Path(__file__).resolve().parents[2] / "examples" / "defaults.ini").read_text()
+SEED_INI = (Path(__file__).resolve().parents[2] / "examples" / "prefigure" / "defaults.ini").read_text()
 
 SIMPLE_INI = """\
 [DEFAULTS]

@@ -1,0 +1,231 @@
+"""The main job: a small, real PyTorch Lightning run configured by flows-workspace.
+
+What it shows, in order:
+  * model and loss parts are registered classes; their ``XConfig`` dataclasses nest into
+    one ``TrainConfig``; the loss has a union-typed part (``loss.module``: MSE or Huber);
+  * ``config_utils.cli`` layers ``examples/defaults.ini`` < a previous run
+    (``--wandb-config RUN``) < the command line, with provenance (``--print-config``);
+  * ``registry.configure_submodules`` builds the model and the loss from the config;
+  * W&B (offline by default) gets the typed config via ``push_config``; the run directory
+    holds the run record, the OFC file and its change history;
+  * on-the-fly control: edit ``ofc.ini`` in the run directory while it trains, and
+    ``optim.lr`` / ``loss.lam`` / ``log_every`` change at the next check.
+
+Try:
+    python examples/train.py --print-config
+    python examples/train.py --model.hidden 64 loss.module:huber --loss.module.delta 0.5
+    python examples/train.py --wandb-config logs/train/<run> --optim.lr 0.003
+    python examples/train.py --wandb-mode online --project my-project   # needs a W&B key
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+import config_utils
+from config_utils.registry import registry
+
+HERE = Path(__file__).resolve().parent
+
+
+# --- registered parts: torch at module level, as in a user's model file ---------------------------
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+@dataclass
+class MLPConfig:
+    """A multi-layer perceptron."""
+
+    hidden: int = 32
+    """width of each hidden layer"""
+    depth: int = 2
+    """number of hidden layers"""
+    activation: Literal["relu", "tanh"] = "relu"
+    """non-linearity between layers"""
+
+
+@registry.register_with_config
+class MLP(nn.Module):
+    def __init__(self, hidden: int, depth: int, activation: str, in_dim: int = 8, out_dim: int = 1):
+        super().__init__()
+        act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+        layers: list[nn.Module] = []
+        width = in_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), act()]
+            width = hidden
+        layers.append(nn.Linear(width, out_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@dataclass
+class MSEConfig:
+    reduction: Literal["mean", "sum"] = "mean"
+    """how to reduce the squared errors"""
+
+
+@registry.register_with_config
+class MSE(nn.Module):
+    def __init__(self, reduction: str):
+        super().__init__()
+        self.fn = nn.MSELoss(reduction=reduction)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.fn(pred, target)
+
+
+@dataclass
+class HuberConfig:
+    delta: float = 1.0
+    """where the loss turns from quadratic to linear"""
+
+
+@registry.register_with_config
+class Huber(nn.Module):
+    def __init__(self, delta: float):
+        super().__init__()
+        self.fn = nn.HuberLoss(delta=delta)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.fn(pred, target)
+
+
+@dataclass
+class LossConfig:
+    lam: float = 1.0
+    """weight of the data term (steerable while training)"""
+    module: Union[MSEConfig, HuberConfig] = field(default_factory=MSEConfig)
+    """the data term: choose with loss.module:mse or loss.module:huber"""
+
+
+@registry.register_with_config("LossConfig")
+class Loss(nn.Module):
+    def __init__(self, lam: float, module: nn.Module):
+        super().__init__()
+        self.lam = lam
+        self.module = module
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.lam * self.module(pred, target)
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-2
+    """learning rate (steerable while training)"""
+    weight_decay: float = 0.0
+    """AdamW weight decay"""
+
+
+@dataclass
+class TrainConfig:
+    """Train a small MLP on synthetic regression data, on CPU."""
+
+    model: MLPConfig = field(default_factory=MLPConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    seed: int = 0
+    """random seed for data and weights"""
+    max_steps: int = 200
+    """training steps"""
+    batch_size: int = 32
+    """examples per step"""
+    log_every: int = 20
+    """steps between printed losses (steerable)"""
+    ofc_every: int = 10
+    """steps between checks of the OFC file"""
+    wandb_mode: Literal["offline", "online", "disabled"] = "offline"
+    """W&B mode; online needs a W&B API key"""
+    project: str = "flows-demo"
+    """W&B project name"""
+    run_name: Optional[str] = None
+    """name of the run directory (default: the time)"""
+    logs_root: Path = Path("logs")
+    """where run directories are created"""
+
+
+STEERABLES = ["optim.lr", "loss.lam", "log_every"]
+
+
+def main(argv: list[str] | None = None) -> Path:
+    cfg = config_utils.cli(TrainConfig, args=argv, config_file=HERE / "defaults.ini")
+
+    os.environ.setdefault("WANDB_SILENT", "true")
+    # keep the demo's output about the run: Lightning's start-up banners are INFO-level
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+    import pytorch_lightning as pl
+    from pytorch_lightning.loggers import WandbLogger
+
+    run_dir = config_utils.run_dir_for(__file__, name=cfg.run_name, logs_root=cfg.logs_root)
+    record = config_utils.save_run(cfg, run_dir)
+    print(f"run directory: {run_dir}")
+    print(f"run record:    {record}")
+
+    pl.seed_everything(cfg.seed, verbose=False)
+    parts = registry.configure_submodules(cfg)  # TrainConfig is not registered: rebuilt with parts
+    model_net, loss_fn = parts.model, parts.loss
+
+    ofc = config_utils.OFC(cfg, steerables=STEERABLES, ofc_file=run_dir / "ofc.ini")
+    print(f"OFC file:      {ofc.ofc_file}  (edit it while training: {', '.join(STEERABLES)})")
+
+    class Regressor(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = model_net
+            self.loss_fn = loss_fn
+
+        def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            self.loss_fn.lam = cfg.loss.lam  # steered values are read from cfg each step
+            loss = self.loss_fn(self.net(x), y)
+            self.log("train/loss", loss, prog_bar=False)
+            if self.global_step % max(cfg.log_every, 1) == 0:
+                print(f"step {self.global_step:4d}  loss {loss.item():.4f}  lr {cfg.optim.lr:g}")
+            return loss
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.AdamW(self.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+
+    g = torch.Generator().manual_seed(cfg.seed)
+    x = torch.randn(1024, 8, generator=g)
+    y = (x @ torch.randn(8, 1, generator=g)).tanh() + 0.05 * torch.randn(1024, 1, generator=g)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=cfg.batch_size, shuffle=True)
+
+    logger = WandbLogger(project=cfg.project, name=run_dir.name, save_dir=str(run_dir), mode=cfg.wandb_mode)
+    config_utils.push_config(logger, cfg)
+
+    trainer = pl.Trainer(
+        max_steps=cfg.max_steps,
+        accelerator="cpu",
+        devices=1,
+        logger=logger,
+        callbacks=[config_utils.OFCCallback(ofc, every_n_steps=cfg.ofc_every, lr_key="optim.lr")],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=10,
+    )
+    trainer.fit(Regressor(), loader)
+    ofc.close()
+    if ofc.history:
+        print(f"OFC changes:   {len(ofc.history)} (history: {ofc.history_file})")
+    import wandb
+
+    wandb.finish()
+    print(f"done: {run_dir}")
+    return run_dir
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
