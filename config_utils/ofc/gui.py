@@ -347,6 +347,10 @@ class OFCGui:
                 show_error=True,
                 ssr_mode=False,
                 mcp_server=False,
+                # gradio's own run history would keep submitted values in the browser and
+                # offers to upload them to a Hugging Face bucket; the page has its history
+                run_history=False,
+                footer_links=["api", "gradio", "settings"],
                 css=_CSS,
             )
         except BaseException as exc:  # reported by start(); the thread must not print a trace
