@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import enum
 import json
+import re
 import typing
 from collections import abc
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from .types import (
     unwrap_optional,
 )
 
+_COMMENT_START = re.compile(r"\s[#;]")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _NONE_TEXT = {"none", "null", "~"}
@@ -345,5 +347,6 @@ def _format_str(text: str) -> str:
         or text[:1] in "'\"[({"
         or "\n" in text
         or text.strip().lower() in _NONE_TEXT
+        or _COMMENT_START.search(text) is not None  # the ini reader would cut it there
     )
     return repr(text) if needs_quotes else text

@@ -25,7 +25,6 @@ from ..tree import flatten
 
 _SECTION = re.compile(r"^\[\s*([^\]]+?)\s*\]\s*(?:[#;].*)?$")
 _TOP_SECTIONS = {"DEFAULTS", "DEFAULT", "defaults", "default"}
-_INLINE_COMMENT = re.compile(r"\s+[#;]")
 
 
 def read_file(path: str | Path) -> Layer:
@@ -95,7 +94,7 @@ def read_ini(path: str | Path) -> Layer:
                 f"{name}:{lineno}: expected 'key = value' or '[section]', got {stripped!r}"
             )
         key = prefix + normalize_key(key)
-        value = _INLINE_COMMENT.split(value, maxsplit=1)[0].strip() if not value.startswith(("'", '"')) else _strip_after_quote(value)
+        value = strip_inline_comment(value)
         values[key] = RawValue(value, f"{name}:{lineno}")
         if comments:
             help_text[key] = " ".join(c for c in comments if c)
@@ -113,18 +112,24 @@ def _split_assignment(line: str) -> tuple[str, str, str]:
     return line[:i].strip(), line[i], line[i + 1 :].strip()
 
 
-def _strip_after_quote(value: str) -> str:
-    """``"a # b"  # comment`` → ``"a # b"``: inline comments start after the closing quote."""
-    quote = value[0]
-    end = value.find(quote, 1)
-    while end > 0 and value[end - 1] == "\\":
-        end = value.find(quote, end + 1)
-    if end < 0:
-        return value
-    rest = value[end + 1 :]
-    if rest.strip() and not _INLINE_COMMENT.match(rest) and rest.strip()[0] not in "#;":
-        return value  # something else follows the quote: keep the text whole
-    return value[: end + 1]
+def strip_inline_comment(value: str) -> str:
+    """Cut a `` # comment`` / `` ; comment`` after a value, but never inside quotes.
+
+    ``"a # b"  # note`` → ``"a # b"``; ``['x # y', 2]  ; note`` → ``['x # y', 2]``.
+    """
+    track_quotes = value[:1] in "'\"[({"
+    quote = ""
+    prev = ""
+    for i, ch in enumerate(value):
+        if quote:
+            if ch == quote and prev != "\\":
+                quote = ""
+        elif ch in "'\"" and track_quotes:
+            quote = ch
+        elif ch in "#;" and prev != "" and prev.isspace():
+            return value[:i].rstrip()
+        prev = ch
+    return value.rstrip()
 
 
 def _structured(p: Path, data: Any, kind: str) -> Layer:
