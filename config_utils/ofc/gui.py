@@ -58,6 +58,7 @@ __all__ = [
     "launch_gui",
     "login_from_env",
     "needs_relaunch",
+    "relaunch_delay",
     "section_of",
     "slider_bounds",
     "widget_kind",
@@ -92,6 +93,16 @@ def needs_relaunch(
     every check but the one that mattered.
     """
     return now - started_at >= lifetime - margin
+
+
+def relaunch_delay(
+    started_at: float,
+    now: float,
+    lifetime: float = SHARE_LIFETIME_S,
+    margin: float = RELAUNCH_MARGIN_S,
+) -> float:
+    """Seconds from ``now`` until :func:`needs_relaunch` turns true (0 when it already is)."""
+    return max(0.0, started_at + lifetime - margin - now)
 
 
 def host_allowed(host_header: str | None) -> bool:
@@ -257,6 +268,7 @@ class OFCGui:
         self._thread: threading.Thread | None = None
         self._launch_error: BaseException | None = None
         self._launched = threading.Event()  # gradio's launch() returned (share attempt done)
+        self._launched_in_time: bool | None = None  # did the share attempt end within start()?
         self._timer: threading.Timer | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -289,18 +301,17 @@ class OFCGui:
             raise OFCError(
                 f"OFC(gui=True) needs gradio ({exc}): pip install 'flows-workspace[gui]'"
             ) from None
-        fixed_port = self.port is not None
+        fixed_port = self.port
+        port = 0
         for _attempt in range(3):
-            port = self.port if fixed_port else free_port(self.host)
-            assert port is not None
+            port = fixed_port if fixed_port is not None else free_port(self.host)
             self._serve(port, wait)
-            if self._launch_error is None or fixed_port:
+            if self._launch_error is None or fixed_port is not None:
                 break
             if not isinstance(self._launch_error, OSError):
-                break  # a port taken between choosing and binding: try another one
+                break  # OSError: a port taken between choosing and binding; try another one
         if self._launch_error is not None:
-            err = self._launch_error
-            raise OFCError(f"OFC GUI: the page could not start on {self.host}:{port}: {err}")
+            raise OFCError(self._launch_message(port))
         self.port = port
         if self.share:
             self._await_share(self.share_timeout)
@@ -311,6 +322,7 @@ class OFCGui:
         """Build the page and run gradio's launch() in a thread; wait for the local server."""
         self._launch_error = None
         self._launched.clear()
+        self._launched_in_time = None
         demo = self.build()
         self._demo = demo
         self.local_url = f"http://{self.host}:{port}/"
@@ -321,18 +333,30 @@ class OFCGui:
         thread.start()
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if self._launch_error is not None:
-                self._demo = None
-                return
-            if self._launched.is_set() or _port_open(self.host, port):
-                return
+            # gradio sets is_running once *its* server is up (before a share tunnel); a
+            # mere open port could be another program's
+            up = getattr(demo, "is_running", False) and _port_open(self.host, port)
+            if up or self._launched.is_set():
+                break
             time.sleep(0.05)
-        warnings.warn(
-            f"OFC GUI: the page at {self.local_url} did not answer within {wait:g} s; it "
-            "keeps starting in the background",
-            OFCWarning,
-            stacklevel=3,
-        )
+        else:
+            warnings.warn(
+                f"OFC GUI: the page at {self.local_url} did not answer within {wait:g} s; it "
+                "keeps starting in the background",
+                OFCWarning,
+                stacklevel=3,
+            )
+        if self._launch_error is not None:
+            self._demo = None
+
+    def _launch_message(self, port: int) -> str:
+        err = self._launch_error
+        if isinstance(err, OSError):  # gradio's text points at GRADIO_SERVER_PORT: not ours
+            return (
+                f"OFC GUI: port {port} on {self.host} is in use; pass another port, or none "
+                "to have a free one chosen"
+            )
+        return f"OFC GUI: the page could not start on {self.host}:{port}: {err!r}"
 
     def _launch(self, demo: Any, port: int) -> None:
         try:
@@ -359,10 +383,11 @@ class OFCGui:
         finally:
             self._launched.set()
         if self.share:
-            self._share_result(getattr(demo, "share_url", None))
+            self._share_result(demo, getattr(demo, "share_url", None))
 
     def _await_share(self, timeout: float) -> None:
-        if not self._launched.wait(timeout):
+        self._launched_in_time = self._launched.wait(timeout)
+        if not self._launched_in_time:
             warnings.warn(
                 f"OFC GUI: no public share link after {timeout:g} s (no internet?); the page "
                 f"is at {self.local_url}, and ofc.gradio_url changes if a link comes later",
@@ -377,25 +402,22 @@ class OFCGui:
                 stacklevel=3,
             )
 
-    def _share_result(self, share_url: str | None) -> None:
+    def _share_result(self, demo: Any, share_url: str | None) -> None:
         """Called in the launch thread once gradio's tunnel attempt is over."""
         with self._lock:
-            if self._closed or not share_url:
-                return
+            if self._closed or not share_url or demo is not self._demo:
+                return  # closed, no link, or a server replaced by a relaunch meanwhile
+            late = self._launched_in_time is False
             self.share_url = str(share_url)
             self.share_started_at = time.time()
             self._schedule_relaunch()
-        try:
-            self.ofc.gradio_url = self.url
-        except AttributeError:
-            pass
-        self._log_wandb(self.url)
+        if late:  # start() already returned with the local URL: announce the link now
+            self._announce()
 
     def _schedule_relaunch(self) -> None:
         if self.share_started_at is None or self._closed:
             return
-        age = time.time() - self.share_started_at
-        delay = max(1.0, SHARE_LIFETIME_S - RELAUNCH_MARGIN_S - age)
+        delay = max(1.0, relaunch_delay(self.share_started_at, time.time()))
         if self._timer is not None:
             self._timer.cancel()
         self._timer = threading.Timer(delay, self._relaunch_if_due)
@@ -425,9 +447,7 @@ class OFCGui:
             assert self.port is not None
             self._serve(self.port, wait)
             if self._launch_error is not None:
-                raise OFCError(
-                    f"OFC GUI: relaunch on {self.host}:{self.port} failed: {self._launch_error}"
-                )
+                raise OFCError(self._launch_message(self.port))
         if self.share:
             self._await_share(self.share_timeout)
         self._announce()
@@ -482,13 +502,17 @@ class OFCGui:
         link = html.escape(url, quote=True)
         try:
             run.log(
-                {"ofc/gui": wandb.Html(  # type: ignore[union-attr]
-                    f'<p>On-the-fly control: <a href="{link}" target="_blank">{link}</a></p>'
-                )},
+                {
+                    "ofc/gui": wandb.Html(  # type: ignore[union-attr]
+                        f'<p>On-the-fly control: <a href="{link}" target="_blank">{link}</a></p>'
+                    )
+                },
                 commit=False,
             )
         except Exception as exc:
-            warnings.warn(f"OFC GUI: W&B logging of the URL failed ({exc!r})", OFCWarning, stacklevel=3)
+            warnings.warn(
+                f"OFC GUI: W&B logging of the URL failed ({exc!r})", OFCWarning, stacklevel=3
+            )
             return False
         return True
 
@@ -693,9 +717,7 @@ class OFCGui:
 
             load_outputs = [*field_list, *error_list, baseline, status, values_html, history_html]
             demo.load(load_values, inputs=None, outputs=load_outputs, api_name="load_values")
-            reload.click(
-                load_values, inputs=None, outputs=load_outputs, api_visibility="private"
-            )
+            reload.click(load_values, inputs=None, outputs=load_outputs, api_visibility="private")
             submit.click(
                 submit_form,
                 inputs=[*field_list, baseline],
@@ -733,8 +755,14 @@ class OFCGui:
                 info=info,
                 elem_id=elem_id,
             )
-        placeholder = "a Python literal, e.g. [1, 2]" if info.startswith(("list", "tuple", "dict", "set")) else None
-        return gr.Textbox(label=key, info=info, elem_id=elem_id, max_lines=1, placeholder=placeholder)
+        placeholder = (
+            "a Python literal, e.g. [1, 2]"
+            if info.startswith(("list", "tuple", "dict", "set"))
+            else None
+        )
+        return gr.Textbox(
+            label=key, info=info, elem_id=elem_id, max_lines=1, placeholder=placeholder
+        )
 
     def _fill(self, gr: Any, key: str, kind: str, text: str) -> Any:
         if kind != "slider":

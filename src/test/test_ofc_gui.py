@@ -26,6 +26,7 @@ from config_utils.ofc.gui import (
     host_allowed,
     login_from_env,
     needs_relaunch,
+    relaunch_delay,
     section_of,
     slider_bounds,
     widget_kind,
@@ -61,7 +62,13 @@ def _client(url: str, **kw: Any) -> Any:
 
 
 def _port_free(port: int) -> bool:
+    """Nothing listens on ``port`` and a server can bind it (as servers do: SO_REUSEADDR,
+    since the closed server's connections linger in TIME_WAIT)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return False
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -97,7 +104,9 @@ def _submit(client: Any, **values: str) -> dict[str, Any]:
     texts.update(values)
     out = client.predict(*[texts[k] for k in STEERABLE], api_name="/submit")
     errors = {
-        k: html.unescape(u["value"]) for k, u in zip(STEERABLE, out[:n], strict=True) if u["visible"]
+        k: html.unescape(u["value"])
+        for k, u in zip(STEERABLE, out[:n], strict=True)
+        if u["visible"]
     }
     return {"errors": errors, "status": out[n], "values": out[n + 1], "history": out[n + 2]}
 
@@ -110,6 +119,10 @@ def test_needs_relaunch_only_near_expiry() -> None:
     assert needs_relaunch(start, start + 71 * HOUR)  # one hour before the 72 h expiry
     assert needs_relaunch(start, start + 80 * HOUR)
     assert not needs_relaunch(start, start + 9 * HOUR, lifetime=10 * HOUR, margin=0.5 * HOUR)
+    # the timer fires when the decision turns true
+    assert relaunch_delay(start, start) == 71 * HOUR
+    assert relaunch_delay(start, start + 70 * HOUR) == HOUR
+    assert relaunch_delay(start, start + 75 * HOUR) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -231,7 +244,9 @@ def test_url_is_local_and_page_lists_only_steerable_keys(served: tuple[OFC, Any]
 
 def test_submit_writes_the_file_and_update_applies_it(served: tuple[OFC, Any]) -> None:
     ofc, client = served
-    out = _submit(client, **{"optim.lr": "0.0003", "use_ema": "False", "optim.betas": "[0.8, 0.99]"})
+    out = _submit(
+        client, **{"optim.lr": "0.0003", "use_ema": "False", "optim.betas": "[0.8, 0.99]"}
+    )
     assert out["errors"] == {}
     assert out["status"].startswith("Written to `ofc.ini`: `optim.lr = 0.0003`")
     text = ofc.ofc_file.read_text()
@@ -240,7 +255,10 @@ def test_submit_writes_the_file_and_update_applies_it(served: tuple[OFC, Any]) -
     assert ofc.cfg.optim.lr == 0.0003
     assert [c.source for c in ofc.history[-3:]] == ["gui"] * 3
     history = client.predict(api_name="/refresh")[1]
-    assert "<td><code>optim.lr</code></td><td><code>0.001</code></td><td><code>0.0003</code>" in history
+    assert (
+        "<td><code>optim.lr</code></td><td><code>0.001</code></td><td><code>0.0003</code>"
+        in history
+    )
     # submitting the same form again changes nothing
     again = _submit(client)
     assert again["status"] == "Nothing changed." and ofc.update() == {}
@@ -288,16 +306,42 @@ def test_close_frees_the_port_and_a_relaunch_reuses_it(tmp_path: Path) -> None:
         gui = ofc._gui
         assert gui.relaunch() == url  # what the 72 h timer does: same port, same local URL
         assert _client(url).predict(api_name="/load_values")[4] == "baseline"
+        gui.close()
+        assert _port_free(port)
+
+        # the same port serves again, here with sliders (ints: precision 0, step 1)
+        again = OFCGui(ofc, port=port, sliders=True, verbose=False)
+        try:
+            assert again.start() == url
+            client = _client(url)
+            lr, _, _, every, _ = client.predict(api_name="/load_values")[:5]
+            assert lr == {
+                "minimum": 0.0,
+                "maximum": 0.01,
+                "step": 1e-05,
+                "value": 0.001,
+                "__type__": "update",
+            }
+            assert every["value"] == 100 and every["step"] == 1.0
+            client.predict(0.0005, "[0.9, 0.999]", "True", 250, "baseline", api_name="/submit")
+            changes = ofc.update()
+            assert changes == {"optim.lr": 0.0005, "demo_every": 250}
+            assert type(changes["demo_every"]) is int
+        finally:
+            again.close()
+        assert _port_free(port)
+
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", port))
+            taken.listen()
+            with pytest.raises(OFCError) as exc:
+                OFCGui(ofc, port=port, verbose=False).start()
+        assert str(exc.value) == (
+            f"OFC GUI: port {port} on 127.0.0.1 is in use; pass another port, or none to have "
+            "a free one chosen"
+        )
     finally:
         ofc.close()
-    assert _port_free(port)
-    again = OFCGui(ofc, port=port, verbose=False)
-    try:
-        assert again.start() == url
-        assert _client(url).predict(api_name="/load_values")[3] == "100"
-    finally:
-        again.close()
-    assert _port_free(port)
 
 
 def test_share_without_internet_reports_no_link_and_login_guards_the_page(
@@ -351,3 +395,25 @@ def test_url_goes_to_an_active_wandb_run_as_html(tmp_path: Path) -> None:
         run.finish()
     assert OFCGui._log_wandb("http://127.0.0.1:4321/") is False  # no active run
     assert os.environ["WANDB_MODE"] == "offline"
+
+
+def test_legacy_namespace_config_gets_one_section(tmp_path: Path) -> None:
+    """prefigure-style flat ``argparse.Namespace`` configs: widgets typed by the values."""
+    import argparse
+
+    import gradio as gr
+
+    args = argparse.Namespace(lr=0.01, use_ema=False, sizes=[1, 2], name="x")
+    ofc = OFC(args, ofc_file=tmp_path / "ofc.ini", use_wandb=False)
+    try:
+        demo = OFCGui(ofc, sliders=True).build()
+        kinds = {
+            b.label: type(b).__name__
+            for b in demo.blocks.values()
+            if isinstance(b, gr.components.Component) and getattr(b, "label", None)
+        }
+        assert kinds == {"lr": "Slider", "use_ema": "Radio", "sizes": "Textbox", "name": "Textbox"}
+        sections = [b.label for b in demo.blocks.values() if isinstance(b, gr.Accordion)]
+        assert sections == ["top level"]
+    finally:
+        ofc.close()
