@@ -75,7 +75,7 @@ REFRESH_S = 5.0  # how often an open page refreshes its "current values" and his
 
 _HOST_RE = re.compile(r"^(?P<name>[^:\[\]]+)(?::(?P<port>\d{1,5}))?$")
 _CSS = """
-.ofc-error { color: #b00020; font-weight: 600; }
+.ofc-error, .ofc-error * { color: #b00020 !important; font-weight: 600; }
 .ofc-status { min-height: 1.5em; }
 """
 

@@ -134,7 +134,9 @@ def test_browser_edits_reach_the_training_loop(
         page.close()
 
 
-def test_browser_invalid_value_is_shown_and_changes_nothing(browser: Any, served: OFC) -> None:
+def test_browser_invalid_value_is_shown_and_changes_nothing(
+    browser: Any, served: OFC, artifacts_dir: Path
+) -> None:
     before = served.ofc_file.read_text()
     page = _open(browser, served.gradio_url)
     try:
@@ -151,6 +153,7 @@ def test_browser_invalid_value_is_shown_and_changes_nothing(browser: Any, served
         assert served.ofc_file.read_text() == before
         assert served.update() == {}
         assert served.cfg.optim.lr != 0.5
+        page.screenshot(path=str(artifacts_dir / "ofc_gui_error.png"), full_page=True)
 
         # fixing the value clears the error and submits both edits
         _field(page, "demo_every").fill("250")
