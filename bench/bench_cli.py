@@ -2,7 +2,9 @@
 
 DESIGN.md §8 targets checked here (PASS/FAIL lines at the end):
 - ``config_utils.cli`` with an ini layer <= 1.10 x bare ``tyro.cli``, and faster than hydra's
-  compose API and jsonargparse; ``--help`` likewise (hydra's compose API has no ``--help``);
+  compose API and jsonargparse; ``--help`` likewise (hydra's compose API has no ``--help``).
+  jsonargparse runs twice: with its defaults (it ignores field docstrings, so its help carries
+  no field text) and with attribute docstrings on (the same work tyro does: like for like);
 - ``prefigure_compat.get_all_args`` on a flat 500-key ini <= 2 x the flat-argparse floor.
 
 Every contender is a script in ``bench/peers/`` run as a fresh process with the same 10
@@ -174,7 +176,9 @@ def parse_contenders(*, prefigure: bool, log: Callable[[str], None]) -> tuple[
         Contender("hydra-compose", peer("hydra_compose.py") + argv_hydra(), expect_checksum(ref),
                   note="yaml tree + group (OmegaConf rejects Literal/unions)"),
         Contender("jsonargparse", peer("jsonargparse_cli.py") + argv_jsonargparse(),
-                  expect_checksum(ref), note="auto_cli; no field docstrings in help"),
+                  expect_checksum(ref), note="auto_cli, defaults: no field docstrings"),
+        Contender("jsonargparse+docs", peer("jsonargparse_docs.py") + argv_jsonargparse(),
+                  expect_checksum(ref), note="auto_cli reading field docstrings, like tyro"),
     ]
     if python_has("from config_utils import cli"):
         cs.insert(2, Contender("config_utils.cli", peer("config_utils_cli.py") + argv_tyro(),
@@ -200,7 +204,10 @@ def help_contenders(log: Callable[[str], None]) -> list[Contender]:
                   help_check("--s19-f24", "--head-type")),
         Contender("tyro", peer("tyro_bare.py") + ["--help"], help_check("s19.f24", "head")),
         Contender("jsonargparse", peer("jsonargparse_cli.py") + ["--help"],
-                  help_check("s19.f24", "head")),
+                  help_check("s19.f24", "head"), note="no field docstrings"),
+        Contender("jsonargparse+docs", peer("jsonargparse_docs.py") + ["--help"],
+                  help_check("s19.f24", "head", "Integer knob #24 of the callbacks"),
+                  note="field docstrings, like tyro"),
     ]
     if python_has("from config_utils import cli"):
         cs.insert(2, Contender("config_utils.cli", peer("config_utils_cli.py") + ["--help"],
@@ -241,7 +248,8 @@ def targets(parse: dict[str, Result], helps: dict[str, Result] | None) -> list[t
         q, text = cmp(cu, res.get("tyro"))
         out.append((f"{round_name}: config_utils.cli <= 1.10 x bare tyro.cli",
                     None if q is None else q <= 1.10, text))
-        peers = ("hydra-compose", "jsonargparse") if round_name == "parse" else ("jsonargparse",)
+        peers: tuple[str, ...] = ("hydra-compose",) if round_name == "parse" else ()
+        peers += ("jsonargparse", "jsonargparse+docs")
         for other in peers:
             q, text = cmp(cu, res.get(other))
             out.append((f"{round_name}: config_utils.cli faster than {other}",
