@@ -411,6 +411,10 @@ class OFCGui:
             self.share_url = str(share_url)
             self.share_started_at = time.time()
             self._schedule_relaunch()
+        try:
+            self.ofc.gradio_url = self.url
+        except AttributeError:
+            pass
         if late:  # start() already returned with the local URL: announce the link now
             self._announce()
 

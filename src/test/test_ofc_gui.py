@@ -377,9 +377,17 @@ def test_share_without_internet_reports_no_link_and_login_guards_the_page(
         logged_in = _client(url, auth=("ann", "s3cret-pw"))
         # behind a login the Host check is off (a share link has a public Host)
         assert logged_in.predict(api_name="/load_values")[0] == "0.001"
+
+        # a link that arrives after start() returned (what gradio's tunnel thread reports)
+        gui._share_result(gui._demo, "https://0123abcd.gradio.live")
+        assert ofc.gradio_url == gui.url == "https://0123abcd.gradio.live"
+        timer = gui._timer
+        assert timer is not None and timer.is_alive()
+        assert 71 * HOUR - 60 < timer.interval <= 71 * HOUR  # relaunch 1 h before expiry
     finally:
         gui.close()
         ofc.close()
+    assert not timer.is_alive()  # close() cancels the relaunch
 
 
 def test_url_goes_to_an_active_wandb_run_as_html(tmp_path: Path) -> None:
