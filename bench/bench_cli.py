@@ -229,6 +229,35 @@ def _reference(log: Callable[[str], None], ref: dict[str, str]) -> None:
         log(f"  reference checksum (bare tyro): {ref['sum']}")
 
 
+def profile_config_utils(top: int = 20) -> str:
+    """cProfile one ``config_utils.cli`` run; list config_utils's functions and tyro.cli.
+
+    Cumulative times under the profiler are inflated (~2-5x) but their proportions show where
+    config_utils's own share of the run goes.
+    """
+    code = (
+        "import cProfile, pstats, runpy, sys, io\n"
+        f"sys.argv = [{str(PEERS_DIR / 'config_utils_cli.py')!r}] + {argv_tyro()!r}\n"
+        "pr = cProfile.Profile(); pr.enable()\n"
+        "out = io.StringIO(); import contextlib\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "pr.disable()\n"
+        "st = pstats.Stats(pr); st.sort_stats('cumulative')\n"
+        f"st.print_stats(r'config_utils/|tyro/_cli.py.*\\(cli\\)', {top})\n"
+    )
+    from common import bench_env
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=bench_env(), check=False)
+    if proc.returncode:
+        return "profile failed: " + proc.stderr.strip()[-500:]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls")), 0)
+    return "== cProfile of one config_utils.cli run (cumulative s, profiler-inflated) ==\n" + (
+        "\n".join(lines[start:]))
+
+
 def targets(parse: dict[str, Result], helps: dict[str, Result] | None) -> list[tuple[str, bool | None, str]]:
     """The DESIGN.md §8 targets as (label, passed or None when not measurable, detail)."""
     out: list[tuple[str, bool | None, str]] = []
@@ -266,14 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefigure", action="store_true",
                     help="also time prefigure 0.0.10 itself (~8 s a run: imports gradio, wandb)")
     ap.add_argument("--no-help", action="store_true", help="skip the --help round")
+    ap.add_argument("--only", metavar="NAMES",
+                    help="comma-separated contenders to run (e.g. tyro,config_utils.cli)")
+    ap.add_argument("--profile", action="store_true",
+                    help="after timing, cProfile one config_utils.cli run and list its own "
+                         "functions (cumulative) next to tyro.cli")
     ap.add_argument("--json", metavar="PATH", help="write the results as JSON")
     ns = ap.parse_args(argv)
+    only = set(ns.only.split(",")) if ns.only else None
 
     def log(msg: str) -> None:
         print(msg, flush=True)
 
     log(f"parse round: large config, 10 overrides, median of {ns.repeat}, alternating")
     contenders, ref = parse_contenders(prefigure=ns.prefigure, log=log)
+    if only:
+        contenders = [c for c in contenders if c.name in only]
     _reference(log, ref)
     parse = run_alternating(contenders, ns.repeat, log=log)
     baselines = {"tyro": "tyro", "floor": "argparse-flat"}
@@ -283,13 +320,17 @@ def main(argv: list[str] | None = None) -> int:
     if not ns.no_help:
         print()
         log(f"--help round: median of {ns.repeat}, alternating")
-        helps = run_alternating(help_contenders(log), ns.repeat, log=log)
+        hcs = [c for c in help_contenders(log) if not only or c.name in only]
+        helps = run_alternating(hcs, ns.repeat, log=log)
         print()
         print(format_table(helps, baselines, "== --help (whole process) =="))
     print()
     verdicts = targets(parse, helps)
     for label, ok, detail in verdicts:
         print(verdict(label, ok, detail))
+    if ns.profile:
+        print()
+        print(profile_config_utils())
     if ns.json:
         write_json(ns.json, {
             "benchmark": "cli",
