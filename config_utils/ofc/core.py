@@ -326,14 +326,22 @@ class OFC:
         self._done_text: str | None = None  # last text processed
         self._seen_since = 0.0
 
+        gui_obj = None
+        if gui and self._writer:
+            from .gui import OFCGui
+
+            # checks login/share options before anything is claimed; imports no gradio yet
+            gui_obj = OFCGui(self, sliders=sliders, share=share)
         if self._writer:
             self._claim_file(adopt_existing)
             self._start_watcher()
-        if gui and self._writer:
-            from .gui import launch_gui  # type: ignore[import-not-found,unused-ignore]
-
-            self._gui = launch_gui(self, sliders=sliders, share=share)
-            self.gradio_url = str(getattr(self._gui, "url", "") or "")
+        if gui_obj is not None:
+            try:
+                self.gradio_url = str(gui_obj.start() or "")
+            except BaseException:
+                self.close()  # a GUI that cannot start must not leave the file claimed
+                raise
+            self._gui = gui_obj
 
     # ------------------------------------------------------------------ set-up
     def _config_keys(self, cfg: Any) -> list[str]:
