@@ -11,6 +11,7 @@ This is the only module that imports tyro at import time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import sys
@@ -102,6 +103,18 @@ def run_layer(source: str) -> Layer:
     return Layer(name=label, values=values, lenient=True)
 
 
+@functools.lru_cache(maxsize=64)
+def _leaf_types_all_variants(cls: type) -> dict[str, Any]:
+    """Cached :func:`_all_leaf_types` of a config class (read-only)."""
+    return _all_leaf_types(cls)
+
+
+@functools.lru_cache(maxsize=64)
+def _variant_fields_of(cls: type) -> dict[str, tuple[type, ...]]:
+    """Cached :func:`_variant_fields` of a config class (read-only)."""
+    return _variant_fields(cls)
+
+
 def _all_leaf_types(cls: type, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every leaf path reachable under any union variant → declared type."""
     out = {} if out is None else out
@@ -160,9 +173,9 @@ def _rewrite_argv(cls: type, argv: list[str]) -> tuple[list[str], dict[str, str]
 
     Returns the new argv, ``{leaf path: flag}`` and ``{union path: subcommand token}``.
     """
-    leaves = _all_leaf_types(cls)
+    leaves = _leaf_types_all_variants(cls)
     by_flag = {_norm_flag(p): p for p in leaves}
-    variants = _variant_fields(cls)
+    variants = _variant_fields_of(cls)
     aliases: dict[str, str] = {}
     for path, members in variants.items():
         for m in members:
@@ -280,7 +293,7 @@ def _order_for_subcommands(
     union field (outermost first) its subcommand (the chosen or current variant) and its
     arguments.
     """
-    variants = _variant_fields(cls)
+    variants = _variant_fields_of(cls)
     if not variants or any(t in ("-h", "--help") for t in argv):
         return argv
     set_by = {} if set_by is None else set_by
@@ -340,7 +353,7 @@ def _check_variant_flags(
 
 
 def _leaf_flags(cls: type) -> set[str]:
-    return {_norm_flag(p) for p in _all_leaf_types(cls)}
+    return {_norm_flag(p) for p in _leaf_types_all_variants(cls)}
 
 
 def _description(cls: type, description: str | None) -> str:

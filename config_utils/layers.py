@@ -359,7 +359,8 @@ def merge(
                 continue
             state[key] = (convert(raw.value, tp, key=key, where=raw.source, text=raw.text), raw.source)
     prov: dict[str, str] = {}
-    instance = _build(cls, "", _default_tree(cls), schema, state, prov, missing)
+    parents = {key[:i] for key in state for i, ch in enumerate(key) if ch == "."}
+    instance = _build(cls, "", _default_tree(cls), schema, state, parents, prov, missing)
     return instance, prov
 
 
@@ -382,9 +383,11 @@ def _build(
     defaults: Any,
     schema: _Schema,
     state: dict[str, tuple[Any, str]],
+    parents: set[str],
     prov: dict[str, str],
     missing: Any,
 ) -> Any:
+    """Construct ``cls`` at ``prefix``; ``parents`` holds every proper prefix of a set key."""
     kwargs: dict[str, Any] = {}
     types = field_types(cls)
     for f in dataclasses.fields(cls):
@@ -394,7 +397,7 @@ def _build(
         tp = types[f.name]
         default = getattr(defaults, f.name, MISSING) if defaults is not None else MISSING
         members = union_members(tp)
-        has_keys = any(k.startswith(path + ".") for k in state)
+        has_keys = path in parents
         if path in state and state[path][0] is None and not has_keys:
             # ``model = None`` for an Optional sub-config (or union) in a file or run
             kwargs[f.name], prov[path] = state[path]
@@ -412,7 +415,7 @@ def _build(
                 continue
             sub_defaults = default if type(default) is chosen else _default_tree(chosen)
             prov.setdefault(path + "." + TYPE_KEY, DEFAULT)
-            kwargs[f.name] = _build(chosen, path + ".", sub_defaults, schema, state, prov, missing)
+            kwargs[f.name] = _build(chosen, path + ".", sub_defaults, schema, state, parents, prov, missing)
             continue
         inner = strip_annotated(unwrap_optional(tp)[0])
         if is_config_type(inner):
@@ -423,7 +426,7 @@ def _build(
             sub = default if default not in (None, MISSING) else _default_tree(inner)
             if dataclasses.is_dataclass(sub) and not isinstance(sub, type):
                 sub = _node_of(sub)
-            kwargs[f.name] = _build(inner, path + ".", sub, schema, state, prov, missing)
+            kwargs[f.name] = _build(inner, path + ".", sub, schema, state, parents, prov, missing)
             continue
         if path in state:
             kwargs[f.name], prov[path] = state[path]

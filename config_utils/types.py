@@ -12,7 +12,9 @@ import enum
 import functools
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, Union, get_args, get_origin
 
 NoneType = type(None)
@@ -30,7 +32,7 @@ def is_union(tp: Any) -> bool:
     return origin is Union or origin is types.UnionType
 
 
-def unwrap_optional(tp: Any) -> tuple[Any, bool]:
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     """``Optional[X]`` → ``(X, True)``; other types → ``(tp, False)``.
 
     A union of several non-None members stays a union: ``Optional[A | B]`` → ``(A | B, True)``.
@@ -47,12 +49,29 @@ def unwrap_optional(tp: Any) -> tuple[Any, bool]:
     return Union[tuple(rest)], True  # noqa: UP007 - runtime construction
 
 
+def _cached(fn: Any) -> Any:
+    """Memoise a pure function of a type; unhashable types are computed each time."""
+    cached = functools.lru_cache(maxsize=4096)(fn)
+
+    @functools.wraps(fn)
+    def wrapper(tp: Any) -> Any:
+        try:
+            return cached(tp)
+        except TypeError:
+            return fn(tp)
+
+    return wrapper
+
+
+unwrap_optional = _cached(_unwrap_optional)
+
+
 def is_config_type(tp: Any) -> bool:
     """A dataclass *type* (not an instance)."""
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
 
-def union_members(tp: Any) -> tuple[type, ...]:
+def _union_members(tp: Any) -> tuple[type, ...]:
     """The dataclass variants of a union-typed field (``None`` excluded); empty otherwise."""
     inner, _ = unwrap_optional(tp)
     inner = strip_annotated(inner)
@@ -61,6 +80,9 @@ def union_members(tp: Any) -> tuple[type, ...]:
     members = tuple(strip_annotated(a) for a in get_args(inner))
     configs = tuple(m for m in members if is_config_type(m))
     return configs if len(configs) >= 2 or (configs and len(members) > 1) else ()
+
+
+union_members = _cached(_union_members)
 
 
 def is_variant_field(tp: Any) -> bool:
@@ -73,13 +95,26 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, include_extras=True)
 
 
-def field_types(cls: type) -> dict[str, Any]:
-    """Resolved declared types of a dataclass's fields (``from __future__`` annotations too)."""
+def field_types(cls: type) -> Mapping[str, Any]:
+    """Resolved declared types of a dataclass's fields (``from __future__`` annotations too).
+
+    Cached per class and read-only: layering asks for the same classes hundreds of times.
+    """
+    try:
+        return _field_types(cls)
+    except TypeError:  # unhashable class object: compute without the cache
+        return _compute_field_types(cls)
+
+
+def _compute_field_types(cls: type) -> Mapping[str, Any]:
     try:
         hints = _hints(cls)
     except Exception:  # unresolvable forward reference: fall back to raw annotations
         hints = {}
-    return {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(cls)}
+    return MappingProxyType({f.name: hints.get(f.name, f.type) for f in dataclasses.fields(cls)})
+
+
+_field_types = functools.lru_cache(maxsize=None)(_compute_field_types)
 
 
 def describe_type(tp: Any) -> str:
