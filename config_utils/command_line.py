@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import tyro
 
 from .errors import ConfigError, did_you_mean
-from .layers import DEFAULT, Layer, RawValue, merge, variant_names
+from .layers import DEFAULT, Layer, RawValue, flatten_for, merge, variant_names
 from .provenance import provenance, set_provenance
 from .sources.files import read_file
 from .tree import OMITTED, TYPE_KEY, flatten, get_path, to_primitives
@@ -82,8 +82,11 @@ def _take_builtins(argv: list[str]) -> tuple[_Builtins, list[str]]:
     return opts, rest
 
 
-def run_layer(source: str) -> Layer:
-    """Layer 3: a previous run's config, from a local run directory or W&B."""
+def run_layer(source: str, cls: type | None = None) -> Layer:
+    """Layer 3: a previous run's config, from a local run directory or W&B.
+
+    With ``cls``, dict-typed fields stay whole (their keys may contain dots).
+    """
     from .sources.runs import is_run_dir, load_run
 
     path = Path(source).expanduser()
@@ -97,7 +100,7 @@ def run_layer(source: str) -> Layer:
         label = wandb_source.run_label(source)
     values = {
         k: RawValue(v, label, text=False)
-        for k, v in flatten(nested).items()
+        for k, v in (flatten_for(cls, nested) if cls is not None else flatten(nested)).items()
         if not (isinstance(v, str) and v == OMITTED)
     }
     return Layer(name=label, values=values, lenient=True)
@@ -393,7 +396,7 @@ def cli(
         elif config_file is not None and path.is_file():
             layers.append(read_file(path))
         if opts.wandb_config:
-            layers.append(run_layer(opts.wandb_config))
+            layers.append(run_layer(opts.wandb_config, cls))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             default, prov = merge(cls, layers, strict=strict, missing=tyro.MISSING)

@@ -297,6 +297,41 @@ def _expand_mappings(layer_items: list[tuple[str, RawValue]], schema: _Schema) -
     return out
 
 
+def flatten_for(cls: type, nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten a config's primitives into dotted keys, descending only into sub-configs.
+
+    Unlike :func:`config_utils.tree.flatten`, the value of a ``dict``-typed field stays one
+    leaf, so its keys may hold dots (``{"a.b": 1}``) and still round-trip. Keys that are not
+    fields of ``cls`` stay as they are, to be reported by :func:`merge`.
+    """
+    types = field_types(cls) if is_config_type(cls) else {}
+    out: dict[str, Any] = {}
+    for key, value in nested.items():
+        path = prefix + key
+        tp = types.get(key)
+        if tp is None or not isinstance(value, dict) or not value:
+            out[path] = value
+            continue
+        members = union_members(tp)
+        if members:
+            name = value.get(TYPE_KEY)
+            try:
+                sub = resolve_variant(name, tp, key=path + "." + TYPE_KEY, where="") if name is not None else None
+            except ConversionError:
+                sub = None
+            if sub is None:  # let merge report the bad or missing variant with its source
+                out.update({f"{path}.{k}": v for k, v in value.items()})
+            else:
+                out.update(flatten_for(sub, value, path + "."))
+            continue
+        inner = strip_annotated(unwrap_optional(tp)[0])
+        if is_config_type(inner):
+            out.update(flatten_for(inner, value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
 def merge(
     cls: type,
     layers: list[Layer],

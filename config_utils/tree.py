@@ -130,9 +130,9 @@ def from_primitives(cls: type, nested: dict[str, Any], *, where: str) -> Any:
     Uses the same layering code as the command line, so values are converted to the declared
     types and unknown keys are reported with ``where`` in the message.
     """
-    from .layers import Layer, RawValue, merge
+    from .layers import Layer, RawValue, flatten_for, merge
 
-    flat = flatten(nested)
+    flat = flatten_for(cls, nested)
     layer = Layer(name=where, values={k: RawValue(v, where, text=False) for k, v in flat.items()})
     cfg, _ = merge(cls, [layer])
     return cfg

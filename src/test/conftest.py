@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_DIR = Path(__file__).resolve().parent
@@ -15,6 +16,12 @@ for p in (str(ROOT), str(TEST_DIR)):
         sys.path.insert(0, p)
 
 ARTIFACTS = ROOT / "test-artifacts"
+
+# CI explores the same examples on every run (a red CI must be reproducible); locally each
+# run explores new ones, which is how property tests find bugs.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
