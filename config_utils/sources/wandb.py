@@ -180,18 +180,20 @@ def _resolve_run(logger_or_run: Any, wandb: Any) -> Any:
 
 
 def _process_rank() -> int:
-    """This process's global rank as launchers and Lightning report it (0 when unknown)."""
-    lightning = sys.modules.get("lightning_fabric.utilities.rank_zero") or sys.modules.get(
-        "pytorch_lightning.utilities.rank_zero"
-    )
-    rank = getattr(getattr(lightning, "rank_zero_only", None), "rank", None)
-    if isinstance(rank, int):
-        return rank
+    """This process's global rank as the launcher or Lightning reports it (0 when unknown).
+
+    The launcher's environment comes first: Lightning reads the same variables, but only once
+    at import, so a process whose variables were set later would otherwise look like rank 0.
+    """
     for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
         value = os.environ.get(var, "")
         if value.isdigit():
             return int(value)
-    return 0
+    lightning = sys.modules.get("lightning_fabric.utilities.rank_zero") or sys.modules.get(
+        "pytorch_lightning.utilities.rank_zero"
+    )
+    rank = getattr(getattr(lightning, "rank_zero_only", None), "rank", None)
+    return rank if isinstance(rank, int) else 0
 
 
 def _is_disabled(run: Any) -> bool:
