@@ -332,6 +332,8 @@ def test_close_frees_the_port_and_a_relaunch_reuses_it(tmp_path: Path) -> None:
         assert _port_free(port)
 
         with socket.socket() as taken:
+            # REUSEADDR: the closed server's connections may linger in TIME_WAIT
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             taken.bind(("127.0.0.1", port))
             taken.listen()
             with pytest.raises(OFCError) as exc:
