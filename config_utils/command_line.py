@@ -107,49 +107,37 @@ def run_layer(source: str, cls: type | None = None) -> Layer:
 
 
 @functools.lru_cache(maxsize=64)
+def _shape(cls: type) -> tuple[dict[str, Any], dict[str, tuple[type, ...]]]:
+    """Every leaf path reachable under any union variant → declared type, and every
+    union-typed path → its variants. Cached per config class; treat as read-only."""
+    leaves: dict[str, Any] = {}
+    unions: dict[str, tuple[type, ...]] = {}
+
+    def walk(c: type, prefix: str) -> None:
+        for name, tp in field_types(c).items():
+            path = prefix + name
+            members = union_members(tp)
+            if members:
+                unions[path] = members
+                for m in members:
+                    walk(m, path + ".")
+                continue
+            inner = strip_annotated(unwrap_optional(tp)[0])
+            if is_config_type(inner):
+                walk(inner, path + ".")
+            else:
+                leaves[path] = tp
+
+    walk(cls, "")
+    return leaves, unions
+
+
 def _leaf_types_all_variants(cls: type) -> dict[str, Any]:
-    """Cached :func:`_all_leaf_types` of a config class (read-only)."""
-    return _all_leaf_types(cls)
+    return _shape(cls)[0]
 
 
-@functools.lru_cache(maxsize=64)
 def _variant_fields_of(cls: type) -> dict[str, tuple[type, ...]]:
-    """Cached :func:`_variant_fields` of a config class (read-only)."""
-    return _variant_fields(cls)
-
-
-def _all_leaf_types(cls: type, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every leaf path reachable under any union variant → declared type."""
-    out = {} if out is None else out
-    for name, tp in field_types(cls).items():
-        path = prefix + name
-        members = union_members(tp)
-        if members:
-            for m in members:
-                _all_leaf_types(m, path + ".", out)
-            continue
-        inner = strip_annotated(unwrap_optional(tp)[0])
-        if is_config_type(inner):
-            _all_leaf_types(inner, path + ".", out)
-        else:
-            out[path] = tp
-    return out
-
-
-def _variant_fields(cls: type, prefix: str = "", out: dict[str, tuple[type, ...]] | None = None) -> dict[str, tuple[type, ...]]:
-    out = {} if out is None else out
-    for name, tp in field_types(cls).items():
-        path = prefix + name
-        members = union_members(tp)
-        if members:
-            out[path] = members
-            for m in members:
-                _variant_fields(m, path + ".", out)
-            continue
-        inner = strip_annotated(unwrap_optional(tp)[0])
-        if is_config_type(inner):
-            _variant_fields(inner, path + ".", out)
-    return out
+    return _shape(cls)[1]
 
 
 def _kebab(name: str) -> str:
