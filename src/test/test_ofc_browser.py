@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ofc_gui import STEERABLE, TrainCfg
+from test_ofc_gui import STEERABLE, TrainCfg, serve_gui
 
 from config_utils.ofc import OFC
 
@@ -61,21 +61,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OFC]:
     """One training-side OFC serving its page, without a login."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("OFC_USERNAME", raising=False)
-        mp.delenv("OFC_PASSWORD", raising=False)
-        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        ofc = OFC(
-            TrainCfg(),
-            steerables=STEERABLE,
-            ofc_file=tmp_path_factory.mktemp("ofc-browser") / "ofc.ini",
-            use_wandb=False,
-            gui=True,
-        )
-    try:
+    with serve_gui(tmp_path_factory, "ofc-browser") as ofc:
         yield ofc
-    finally:
-        ofc.close()
 
 
 def _open(browser: Any, url: str) -> Any:

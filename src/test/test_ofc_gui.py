@@ -6,6 +6,7 @@ A real gradio server runs in a background thread, as in training; gradio starts 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import os
@@ -76,9 +77,9 @@ def _port_free(port: int) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OFC, Any]]:
-    """One OFC(gui=True) for the module, no login, text widgets."""
+@contextlib.contextmanager
+def serve_gui(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[OFC]:
+    """One OFC(gui=True) over TrainCfg, no login, closed afterwards (shared with the browser tests)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("OFC_USERNAME", raising=False)
         mp.delenv("OFC_PASSWORD", raising=False)
@@ -86,14 +87,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OFC, Any]
         ofc = OFC(
             TrainCfg(),
             steerables=STEERABLE,
-            ofc_file=tmp_path_factory.mktemp("ofc-gui") / "ofc.ini",
+            ofc_file=tmp_path_factory.mktemp(name) / "ofc.ini",
             use_wandb=False,
             gui=True,
         )
     try:
-        yield ofc, _client(ofc.gradio_url)
+        yield ofc
     finally:
         ofc.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OFC, Any]]:
+    """One OFC(gui=True) for the module, no login, text widgets."""
+    with serve_gui(tmp_path_factory, "ofc-gui") as ofc:
+        yield ofc, _client(ofc.gradio_url)
 
 
 def _submit(client: Any, **values: str) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def wandb_mod() -> Iterator[Any]:
     wandb.teardown()
 
 
-def _log_config(run_dir: Path) -> dict[str, Any]:
+def log_config(run_dir: Path) -> dict[str, Any]:
     """The config stored in an offline run's binary log, read by wandb's own tool."""
     out = subprocess.run(
         [sys.executable, "-m", "wandb", "leet", "inspect", "--summary", "--json", str(run_dir)],
@@ -90,7 +90,7 @@ def test_offline_push_reaches_the_log_and_the_run_record(wandb_mod: Any) -> None
     run.finish()
     wandb_mod.teardown()  # finish() may return before the log is flushed (DESIGN §4)
 
-    assert _log_config(run_dir) == PUSHED
+    assert log_config(run_dir) == PUSHED
     record = json.loads((run_dir / "files" / "run_record.json").read_text())
     assert record["config"] == PUSHED
     assert record["config_type"].endswith(":TrainConfig")
@@ -187,7 +187,7 @@ def test_lightning_wandb_logger_push(wandb_mod: Any, tmp_path: Path) -> None:
     run_dir = Path(run.dir).parent
     run.finish()
     wandb_mod.teardown()
-    assert _log_config(run_dir) == PUSHED
+    assert log_config(run_dir) == PUSHED
 
 
 def test_lightning_rank_one_is_a_noop(

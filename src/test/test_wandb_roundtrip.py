@@ -17,12 +17,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Literal, Optional, Union
 
 import pytest
 from graphql_server import GraphQLServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_wandb_push import log_config
 
 import config_utils
 from config_utils.sources.wandb import pull_config, push_config
@@ -119,19 +120,6 @@ def _push_offline(cfg: RTConfig, wandb_dir: Path) -> Path:
     return run_dir
 
 
-def _log_config(run_dir: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "wandb", "leet", "inspect", "--summary", "--json", str(run_dir)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    config: dict[str, Any] = json.loads(out.stdout)["config"]
-    config.pop("_wandb", None)
-    return config
-
-
 @settings(
     max_examples=int(os.environ.get("FLOWS_RT_EXAMPLES", "6")),
     deadline=None,
@@ -151,7 +139,7 @@ def test_push_pull_cli_is_identity(
     assert back == cfg
 
     # 2. what W&B stored in its own log, pulled by URL through wandb.Api
-    stored = _log_config(run_dir)
+    stored = log_config(run_dir)
     run_id = run_dir.name.rsplit("-", 1)[-1]
     server.add_run("ent", "rt", run_id, config=stored)
     server.env(monkeypatch)
