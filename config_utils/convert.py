@@ -305,7 +305,7 @@ def _convert_dataclass(raw: Any, tp: type) -> Any:
     value = _as_container(raw)
     if not isinstance(value, Mapping):
         raise _Fail("")
-    from .tree import from_primitives
+    from .layers import from_primitives
 
     try:
         return from_primitives(tp, dict(value), where="value")

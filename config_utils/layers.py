@@ -1,26 +1,46 @@
-"""Layering: merge raw values from several sources onto the dataclass defaults, with provenance.
+"""Layering: merge raw values from several sources onto the defaults, with provenance.
 
 Layers come lowest first (config file, then a previous run); each later layer overrides the
 earlier ones key by key. A ``_type`` key chooses the variant of a union-typed field; choosing
 another variant drops the lower layers' values that the new variant does not have. Every
 value is converted to its declared type as soon as its layer is read, so an error names the
 layer and line it came from.
+
+The structure of the config comes from :mod:`config_utils.schema` only; variant names are
+resolved against the registry passed in (the default registry when none is), so a user's own
+``Registry()`` gets the same name resolution.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import warnings
 from collections import abc
 from dataclasses import dataclass, field
-from typing import Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from .convert import _literal, convert
 from .errors import ConversionError, UnknownKeyError, closest, did_you_mean
-from .tree import OMITTED, TYPE_KEY, flatten
-from .types import field_types, is_config_type, strip_annotated, union_members, unwrap_optional
+from .schema import MISSING, TYPE_KEY, FieldInfo, is_config_instance, schema_of, walk
+from .tree import OMITTED, flatten
+from .types import strip_annotated, union_members, unwrap_optional
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 DEFAULT = "default"
+
+__all__ = [
+    "DEFAULT",
+    "MISSING",
+    "Layer",
+    "RawValue",
+    "flatten_for",
+    "from_primitives",
+    "merge",
+    "resolve_variant",
+    "variant_names",
+]
 
 
 @dataclass(frozen=True)
@@ -46,30 +66,29 @@ class Layer:
     lenient: bool = False
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
-
-
 def _norm(name: str) -> str:
     return name.replace("-", "").replace("_", "").lower()
 
 
-def variant_names(cls: type) -> list[str]:
-    """Names that select ``cls`` as a variant: the class name and its registered target name."""
+def _default_registry() -> Registry:
     from .registry import registry
 
+    return registry
+
+
+def variant_names(cls: type, registry: Registry | None = None) -> list[str]:
+    """Names that select ``cls`` as a variant: the class name and its registered target name."""
+    reg = _default_registry() if registry is None else registry
     names = [cls.__name__]
-    target = registry._cfgname2clsname.get(cls.__name__)
-    if target:
+    target = reg._cfgname2clsname.get(cls.__name__)
+    if target and target != cls.__name__:
         names.append(target)
     return names
 
 
-def resolve_variant(name: Any, tp: Any, *, key: str, where: str) -> type:
+def resolve_variant(
+    name: Any, tp: Any, *, key: str, where: str, registry: Registry | None = None
+) -> type:
     """The member of union type ``tp`` that ``name`` selects (class or registered name).
 
     Only the field's own union members are candidates: a name coming from data never
@@ -79,11 +98,12 @@ def resolve_variant(name: Any, tp: Any, *, key: str, where: str) -> type:
     if isinstance(name, str):
         wanted = _norm(name.strip().strip("'\""))
         for m in members:
-            if any(_norm(n) in (wanted, wanted + "config") for n in variant_names(m)):
+            if any(_norm(n) in (wanted, wanted + "config") for n in variant_names(m, registry)):
                 return m
-    choices = [n for m in members for n in variant_names(m)]
+    choices = [n for m in members for n in variant_names(m, registry)]
+    prefix = f"{where}: " if where else ""
     raise ConversionError(
-        f"{where}: {key}: expected one of {', '.join(choices)}, got {name!r}"
+        f"{prefix}{key}: expected one of {', '.join(choices)}, got {name!r}"
         f"{did_you_mean(str(name), choices)}"
     )
 
@@ -97,107 +117,140 @@ class _DictEntry:
     value_type: Any
 
 
-def _default_at(cls: type, path: str) -> Any:
-    obj: Any = _default_tree(cls)
-    for part in path.split("."):
-        obj = getattr(obj, part, None)
-    return None if obj is MISSING else obj
+def _dict_value_type(tp: Any) -> Any | None:
+    """The value type when ``tp`` is a dict/Mapping type (possibly Optional), else None."""
+    mapping = strip_annotated(unwrap_optional(tp)[0])
+    if get_origin(mapping) in (dict, abc.Mapping):
+        args = get_args(mapping)
+        return args[1] if len(args) == 2 else Any
+    if mapping is dict:
+        return Any
+    return None
 
 
-class _Schema:
-    """Walks the config type along dotted paths, following the chosen union variants."""
+class _Defaults:
+    """The defaults a build starts from, made once per merge.
 
-    def __init__(self, cls: type) -> None:
+    The root is the ``base`` instance (``default=`` of the command line) or the class
+    defaults. A ``default_factory`` is called the first time its value is needed, and that
+    value is then used by the build: each config built gets its own factory results, and a
+    factory is not called twice for one build.
+    """
+
+    def __init__(self, cls: type, base: Any = None) -> None:
         self.cls = cls
-        self.variants: dict[str, type] = {}  # union path → chosen class
-        self.variant_source: dict[str, str] = {}
+        self.base = base
+        self._memo: dict[str, Any] = {}
+        self._classes: dict[str, type | None] = {"": cls}
+        self.owned: set[str] = set()  # paths whose default is this build's own object
+        self.variants: dict[str, type] = {}  # union path → variant chosen by a layer
 
-    def default_variant(self, path: str) -> type | None:
-        """The class of the dataclass default at ``path``, if there is one."""
-        obj: Any = _default_tree(self.cls)
-        for part in path.split("."):
-            if obj is MISSING or obj is None:
-                return None
-            obj = getattr(obj, part, MISSING)
-        return type(obj) if dataclasses.is_dataclass(obj) and not isinstance(obj, type) else None
+    def at(self, path: str) -> Any:
+        """The default value at ``path`` (MISSING when there is none)."""
+        if path in self._memo:
+            return self._memo[path]
+        parent_path, _, name = path.rpartition(".")
+        parent = self.at(parent_path) if parent_path else (MISSING if self.base is None else self.base)
+        parent_cls = self.class_at(parent_path)
+        value: Any = MISSING
+        if parent_cls is not None:
+            if is_config_instance(parent) and type(parent) is parent_cls and hasattr(parent, name):
+                value = getattr(parent, name)
+                if parent_path in self.owned:
+                    self.owned.add(path)
+            else:
+                info = schema_of(parent_cls).by_name.get(name)
+                if info is not None and info.has_default:
+                    value = info.fresh_default()
+                    if info.factory is not None:
+                        self.owned.add(path)
+        self._memo[path] = value
+        return value
 
-    def node(self, path: str) -> tuple[type | None, Any]:
-        """(class holding the last part, declared type at ``path``); raises KeyError if unknown."""
-        cls: Any = self.cls
+    def class_at(self, path: str) -> type | None:
+        """The config class the defaults hold at ``path`` (a config or union field)."""
+        if path in self.variants:
+            return self.variants[path]
+        if path in self._classes:
+            return self._classes[path]
+        value = self.at(path)
+        found: type | None = None
+        if is_config_instance(value):
+            found = type(value)
+        else:
+            parent_path, _, name = path.rpartition(".")
+            parent_cls = self.class_at(parent_path)
+            info = schema_of(parent_cls).by_name.get(name) if parent_cls is not None else None
+            if info is not None and info.kind == "config":
+                found = info.config
+        self._classes[path] = found
+        return found
+
+    def rebase(self, path: str, cls: type) -> None:
+        """From now on the config at ``path`` is a ``cls`` built from ``cls``'s own defaults
+        (another variant was chosen, or keys were set under a sub-config that defaults to None)."""
+        for table in (self._memo, self._classes):
+            for key in [k for k in table if k.startswith(path + ".")]:
+                del table[key]
+        self._memo[path] = MISSING
+        self._classes[path] = cls
+
+    def forget_below(self, path: str) -> None:
+        """The variant at ``path`` changed: what was looked up below it no longer holds."""
+        for table in (self._memo, self._classes):
+            for key in [k for k in table if k.startswith(path + ".")]:
+                del table[key]
+        self._classes.pop(path, None)
+
+
+class _Choices:
+    """The variant each union field is on while the layers are applied."""
+
+    def __init__(self, cls: type, defaults: _Defaults) -> None:
+        self.cls = cls
+        self.defaults = defaults
+        self.variants = defaults.variants  # union path → chosen class (shared with the defaults)
+        self.source: dict[str, str] = {}
+
+    def current(self, path: str) -> type | None:
+        return self.variants.get(path) or self.defaults.class_at(path)
+
+    def node(self, path: str) -> FieldInfo | _DictEntry:
+        """The field at ``path`` under the current choices; KeyError names the first
+        unknown part (or ``union._type`` when a union on the way has no variant)."""
+        current: type = self.cls
         parts = path.split(".")
         for i, part in enumerate(parts):
-            if not is_config_type(cls):
-                raise KeyError(".".join(parts[:i]))
-            if i == len(parts) - 2:
-                tp_here = field_types(cls).get(part)
-                mapping = strip_annotated(unwrap_optional(tp_here)[0]) if tp_here is not None else None
-                if get_origin(mapping) in (dict, abc.Mapping):
-                    args = get_args(mapping)
-                    return cls, _DictEntry(".".join(parts[:-1]), parts[-1], args[1] if len(args) == 2 else Any)
-            types = field_types(cls)
-            if part not in types:
+            info = schema_of(current).by_name.get(part)
+            if info is None:
                 raise KeyError(".".join(parts[: i + 1]))
-            tp = types[part]
             if i == len(parts) - 1:
-                return cls, tp
+                return info
             prefix = ".".join(parts[: i + 1])
-            if union_members(tp):
-                cls = self.variants.get(prefix) or self.default_variant(prefix)
-                if cls is None:
+            if info.kind == "leaf":
+                value_type = _dict_value_type(info.type)
+                if value_type is not None and i == len(parts) - 2:
+                    return _DictEntry(prefix, parts[-1], value_type)
+                raise KeyError(".".join(parts[: i + 2]))
+            if info.kind == "union":
+                chosen = self.current(prefix)
+                if chosen is None:
                     raise KeyError(prefix + "." + TYPE_KEY)
+                current = chosen
             else:
-                cls = strip_annotated(unwrap_optional(tp)[0])
+                assert info.config is not None
+                current = info.config
         raise KeyError(path)
 
     def valid_keys(self) -> list[str]:
         """Every valid dotted key under the current variant choices (for did-you-mean)."""
         out: list[str] = []
-
-        def walk(cls: type, prefix: str) -> None:
-            for name, tp in field_types(cls).items():
-                path = prefix + name
-                members = union_members(tp)
-                if members:
-                    out.append(path + "." + TYPE_KEY)
-                    chosen = self.variants.get(path) or self.default_variant(path)
-                    if chosen is not None:
-                        walk(chosen, path + ".")
-                    continue
-                inner = strip_annotated(unwrap_optional(tp)[0])
-                if is_config_type(inner):
-                    walk(inner, path + ".")
-                else:
-                    out.append(path)
-
-        walk(self.cls, "")
+        for node in walk(self.cls, choose=lambda p, f: self.current(p)):
+            if node.field.kind == "union":
+                out.append(node.path + "." + TYPE_KEY)
+            elif node.field.kind == "leaf":
+                out.append(node.path)
         return out
-
-
-_DEFAULTS_CACHE: dict[type, Any] = {}
-
-
-def _default_tree(cls: type) -> Any:
-    """A tree of the dataclass defaults (MISSING where a field has none). Cached per type."""
-    if cls in _DEFAULTS_CACHE:
-        return _DEFAULTS_CACHE[cls]
-    values: dict[str, Any] = {}
-    types = field_types(cls)
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            values[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            values[f.name] = f.default_factory()
-        else:
-            inner = strip_annotated(unwrap_optional(types[f.name])[0])
-            values[f.name] = _default_tree(inner) if is_config_type(inner) else MISSING
-    ns = _DefaultsNode(values)
-    _DEFAULTS_CACHE[cls] = ns
-    return ns
-
-
-class _DefaultsNode:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
 
 
 def _suggest(paths: list[str]) -> str:
@@ -208,25 +261,28 @@ def _suggest(paths: list[str]) -> str:
     return " (did you mean " + ", ".join(repr(p) for p in paths[:-1]) + f" or {paths[-1]!r}?)"
 
 
-def _variant_hint(key: str, raw: RawValue, schema: _Schema) -> str | None:
+def _has_path(cls: type, rest: str) -> bool:
+    return any(n.path == rest for n in walk(cls))
+
+
+def _variant_hint(key: str, raw: RawValue, choices: _Choices) -> str | None:
     """When ``key`` sits under a union field whose chosen variant lacks it but another
     variant has it, say so: a generic did-you-mean would send people to a wrong key."""
     parts = key.split(".")
     for i in range(len(parts) - 1, 0, -1):
         union_path = ".".join(parts[:i])
         try:
-            _, tp = schema.node(union_path)
+            info = choices.node(union_path)
         except KeyError:
             continue
-        members = () if isinstance(tp, _DictEntry) else union_members(tp)
-        if not members:
+        if isinstance(info, _DictEntry) or info.kind != "union":
             continue
-        current = schema.variants.get(union_path) or schema.default_variant(union_path)
+        current = choices.current(union_path)
         rest = ".".join(parts[i:])
-        having = [m for m in members if m is not current and _has_path(m, rest)]
+        having = [m for m in info.variants if m is not current and _has_path(m, rest)]
         if not having or current is None:
             return None
-        chosen_by = schema.variant_source.get(union_path, DEFAULT)
+        chosen_by = choices.source.get(union_path, DEFAULT)
         names = " or ".join(m.__name__ for m in having)
         verb = "has" if len(having) == 1 else "have"
         return (
@@ -237,24 +293,16 @@ def _variant_hint(key: str, raw: RawValue, schema: _Schema) -> str | None:
     return None
 
 
-def _has_path(cls: type, rest: str) -> bool:
-    try:
-        _Schema(cls).node(rest)
-    except KeyError:
-        return False
-    return True
-
-
-def _unknown_key(key: str, raw: RawValue, schema: _Schema, missing_part: str) -> str:
+def _unknown_key(key: str, raw: RawValue, choices: _Choices, missing_part: str) -> str:
     if missing_part.endswith("." + TYPE_KEY) and not key.endswith(TYPE_KEY):
         return (
             f"{raw.source}: {key}: {missing_part[: -len(TYPE_KEY) - 1]!r} has no variant chosen; "
             f"set {missing_part!r} first"
         )
-    variant = _variant_hint(key, raw, schema)
+    variant = _variant_hint(key, raw, choices)
     if variant is not None:
         return variant
-    valid = schema.valid_keys()
+    valid = choices.valid_keys()
     # Wrong nesting first (``lr`` or ``model.lr`` for ``optim.lr``): the same last part under
     # another parent is a better guess than a similar-looking key under this one.
     last = key.rsplit(".", 1)[-1]
@@ -270,65 +318,65 @@ def _unknown_key(key: str, raw: RawValue, schema: _Schema, missing_part: str) ->
     return f"{raw.source}: unknown key {key!r}{hint}"
 
 
-def _expand_mappings(layer_items: list[tuple[str, RawValue]], schema: _Schema) -> list[tuple[str, RawValue]]:
+def _expand_mappings(items: list[tuple[str, RawValue]], choices: _Choices) -> list[tuple[str, RawValue]]:
     """A whole mapping given for a sub-config (``model = {"hidden": 3}`` in an ini, or an
     empty ``{}`` kept by ``flatten``) becomes its dotted keys, so it is not silently dropped."""
     out: list[tuple[str, RawValue]] = []
-    for key, raw in layer_items:
+    for key, raw in items:
         value = raw.value
         if isinstance(value, str) and value.startswith("{"):
             parsed = _literal(value)
             value = parsed if isinstance(parsed, dict) else value
         if isinstance(value, abc.Mapping):
             try:
-                _, tp = schema.node(key)
+                info = choices.node(key)
             except KeyError:
-                tp = None
-            if tp is not None and not isinstance(tp, _DictEntry):
-                inner = strip_annotated(unwrap_optional(tp)[0])
-                if is_config_type(inner) or union_members(tp):
-                    out.extend(
-                        (f"{key}.{k}", RawValue(v, raw.source, text=False))
-                        for k, v in flatten(dict(value)).items()
-                        if not (isinstance(v, dict) and not v)
-                    )
-                    continue
+                info = None
+            if isinstance(info, FieldInfo) and info.kind != "leaf":
+                out.extend(
+                    (f"{key}.{k}", RawValue(v, raw.source, text=False))
+                    for k, v in flatten(dict(value)).items()
+                    if not (isinstance(v, dict) and not v)
+                )
+                continue
         out.append((key, raw))
     return out
 
 
-def flatten_for(cls: type, nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_for(
+    cls: type, nested: dict[str, Any], prefix: str = "", *, registry: Registry | None = None
+) -> dict[str, Any]:
     """Flatten a config's primitives into dotted keys, descending only into sub-configs.
 
     Unlike :func:`config_utils.tree.flatten`, the value of a ``dict``-typed field stays one
     leaf, so its keys may hold dots (``{"a.b": 1}``) and still round-trip. Keys that are not
     fields of ``cls`` stay as they are, to be reported by :func:`merge`.
     """
-    types = field_types(cls) if is_config_type(cls) else {}
+    by_name = schema_of(cls).by_name
     out: dict[str, Any] = {}
     for key, value in nested.items():
         path = prefix + key
-        tp = types.get(key)
-        if tp is None or not isinstance(value, dict) or not value:
+        info = by_name.get(key)
+        if info is None or info.kind == "leaf" or not isinstance(value, dict) or not value:
             out[path] = value
             continue
-        members = union_members(tp)
-        if members:
+        if info.kind == "union":
             name = value.get(TYPE_KEY)
             try:
-                sub = resolve_variant(name, tp, key=path + "." + TYPE_KEY, where="") if name is not None else None
+                sub = (
+                    resolve_variant(name, info.type, key=path + "." + TYPE_KEY, where="", registry=registry)
+                    if name is not None
+                    else None
+                )
             except ConversionError:
                 sub = None
             if sub is None:  # let merge report the bad or missing variant with its source
                 out.update({f"{path}.{k}": v for k, v in value.items()})
             else:
-                out.update(flatten_for(sub, value, path + "."))
+                out.update(flatten_for(sub, value, path + ".", registry=registry))
             continue
-        inner = strip_annotated(unwrap_optional(tp)[0])
-        if is_config_type(inner):
-            out.update(flatten_for(inner, value, path + "."))
-        else:
-            out[path] = value
+        assert info.config is not None
+        out.update(flatten_for(info.config, value, path + ".", registry=registry))
     return out
 
 
@@ -338,65 +386,82 @@ def merge(
     *,
     strict: bool = False,
     missing: Any = MISSING,
+    base: Any = None,
+    registry: Registry | None = None,
 ) -> tuple[Any, dict[str, str]]:
     """Build a ``cls`` instance from its defaults and ``layers`` (lowest first).
 
-    Returns the instance and its provenance (dotted path → source). A required field that no
-    layer sets becomes ``missing`` (``tyro.MISSING`` for the command line, so tyro asks for it);
-    with the default sentinel it is an error.
+    ``base``: an instance whose values replace the class defaults (the command line's
+    ``default=``). ``registry``: where registered target names of variants are looked up.
+    Returns the instance and its provenance (dotted path → source). A required field that
+    no layer sets becomes ``missing`` (``tyro.MISSING`` for the command line, so tyro asks
+    for it); with the default sentinel it is an error.
     """
-    schema = _Schema(cls)
+    defaults = _Defaults(cls, base)
+    choices = _Choices(cls, defaults)
     state: dict[str, tuple[Any, str]] = {}
     for layer in layers:
         lenient = layer.lenient and not strict
         items = [(k, v) for k, v in layer.values.items() if not (isinstance(v.value, str) and v.value == OMITTED)]
         if any(_maybe_mapping(v.value) for _, v in items):
-            items = _expand_mappings(items, schema)
+            items = _expand_mappings(items, choices)
         values = dict(items)
         # variant choices first, outermost first, so the keys below them resolve
         type_keys = sorted((k for k, _ in items if k.rsplit(".", 1)[-1] == TYPE_KEY), key=lambda k: k.count("."))
         for key in type_keys:
-            raw = values[key]
-            union_path = key[: -len(TYPE_KEY) - 1]
-            try:
-                _, tp = schema.node(union_path) if union_path else (None, None)
-            except KeyError as exc:
-                _report(_unknown_key(key, raw, schema, str(exc.args[0])), lenient)
-                continue
-            if not union_members(tp):
-                _report(f"{raw.source}: {key}: {union_path!r} is not a union-typed field", lenient)
-                continue
-            chosen = resolve_variant(raw.value, tp, key=key, where=raw.source)
-            previous = schema.variants.get(union_path) or schema.default_variant(union_path)
-            schema.variants[union_path] = chosen
-            schema.variant_source[union_path] = raw.source
-            if previous is not chosen:
-                for stale in [k for k in state if k.startswith(union_path + ".")]:
-                    try:
-                        schema.node(stale)
-                    except KeyError:
-                        del state[stale]
+            _choose(key, values[key], choices, state, lenient, registry)
         for key, raw in items:
             if key.rsplit(".", 1)[-1] == TYPE_KEY:
                 continue
             try:
-                _, tp = schema.node(key)
+                info = choices.node(key)
             except KeyError as exc:
-                _report(_unknown_key(key, raw, schema, str(exc.args[0])), lenient)
+                _report(_unknown_key(key, raw, choices, str(exc.args[0])), lenient)
                 continue
-            if isinstance(tp, _DictEntry):
-                value = convert(raw.value, tp.value_type, key=key, where=raw.source, text=raw.text)
-                current = state.get(tp.path, (None, ""))[0]
+            if isinstance(info, _DictEntry):
+                value = convert(raw.value, info.value_type, key=key, where=raw.source, text=raw.text)
+                current = state.get(info.path, (None, ""))[0]
                 if not isinstance(current, dict):
-                    current = dict(_fresh(_default_at(cls, tp.path)) or {})
-                current[tp.entry] = value
-                state[tp.path] = (current, raw.source)
+                    start = defaults.at(info.path)
+                    current = dict(start) if isinstance(start, abc.Mapping) else {}
+                current[info.entry] = value
+                state[info.path] = (current, raw.source)
                 continue
-            state[key] = (convert(raw.value, tp, key=key, where=raw.source, text=raw.text), raw.source)
+            state[key] = (convert(raw.value, info.type, key=key, where=raw.source, text=raw.text), raw.source)
     prov: dict[str, str] = {}
     parents = {key[:i] for key in state for i, ch in enumerate(key) if ch == "."}
-    instance = _build(cls, "", _default_tree(cls), schema, state, parents, prov, missing)
+    instance = _Builder(defaults, choices, state, parents, prov, missing).build(cls, "")
     return instance, prov
+
+
+def _choose(
+    key: str,
+    raw: RawValue,
+    choices: _Choices,
+    state: dict[str, tuple[Any, str]],
+    lenient: bool,
+    registry: Registry | None,
+) -> None:
+    union_path = key[: -len(TYPE_KEY) - 1]
+    try:
+        info = choices.node(union_path) if union_path else None
+    except KeyError as exc:
+        _report(_unknown_key(key, raw, choices, str(exc.args[0])), lenient)
+        return
+    if not isinstance(info, FieldInfo) or info.kind != "union":
+        _report(f"{raw.source}: {key}: {union_path!r} is not a union-typed field", lenient)
+        return
+    chosen = resolve_variant(raw.value, info.type, key=key, where=raw.source, registry=registry)
+    previous = choices.current(union_path)
+    choices.variants[union_path] = chosen
+    choices.source[union_path] = raw.source
+    if previous is not chosen:
+        choices.defaults.forget_below(union_path)
+        for stale in [k for k in state if k.startswith(union_path + ".")]:
+            try:
+                choices.node(stale)
+            except KeyError:
+                del state[stale]
 
 
 def _maybe_mapping(value: Any) -> bool:
@@ -412,81 +477,93 @@ def _report(message: str, lenient: bool) -> None:
         raise UnknownKeyError(message)
 
 
-def _build(
-    cls: type,
-    prefix: str,
-    defaults: Any,
-    schema: _Schema,
-    state: dict[str, tuple[Any, str]],
-    parents: set[str],
-    prov: dict[str, str],
-    missing: Any,
-) -> Any:
-    """Construct ``cls`` at ``prefix``; ``parents`` holds every proper prefix of a set key."""
-    kwargs: dict[str, Any] = {}
-    types = field_types(cls)
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        path = prefix + f.name
-        tp = types[f.name]
-        default = getattr(defaults, f.name, MISSING) if defaults is not None else MISSING
-        members = union_members(tp)
-        has_keys = path in parents
+class _Builder:
+    """Constructs the merged instance top-down from the schema, the defaults and the state."""
+
+    def __init__(
+        self,
+        defaults: _Defaults,
+        choices: _Choices,
+        state: dict[str, tuple[Any, str]],
+        parents: set[str],
+        prov: dict[str, str],
+        missing: Any,
+    ) -> None:
+        self.defaults = defaults
+        self.choices = choices
+        self.state = state
+        self.parents = parents
+        self.prov = prov
+        self.missing = missing
+
+    def build(self, cls: type, prefix: str) -> Any:
+        kwargs: dict[str, Any] = {}
+        for info in schema_of(cls).fields:
+            if not info.init:
+                continue
+            path = prefix + info.name
+            kwargs[info.name] = self.value(info, path)
+        return cls(**kwargs)
+
+    def value(self, info: FieldInfo, path: str) -> Any:
+        state, prov, defaults = self.state, self.prov, self.defaults
+        has_keys = path in self.parents
         if path in state and state[path][0] is None and not has_keys:
             # ``model = None`` for an Optional sub-config (or union) in a file or run
-            kwargs[f.name], prov[path] = state[path]
-            continue
-        if members:
-            chosen = schema.variants.get(path)
-            if chosen is not None:
-                prov[path + "." + TYPE_KEY] = schema.variant_source[path]
-            if chosen is None and dataclasses.is_dataclass(default) and not isinstance(default, type):
-                chosen = type(default)
-            if chosen is None:
-                kwargs[f.name] = _fresh(default) if default is not MISSING else _required(path, missing)
-                if default is not MISSING:
-                    prov[path] = DEFAULT
-                continue
-            sub_defaults = default if type(default) is chosen else _default_tree(chosen)
-            prov.setdefault(path + "." + TYPE_KEY, DEFAULT)
-            kwargs[f.name] = _build(chosen, path + ".", sub_defaults, schema, state, parents, prov, missing)
-            continue
-        inner = strip_annotated(unwrap_optional(tp)[0])
-        if is_config_type(inner):
-            if default is None and not has_keys:
-                kwargs[f.name] = None
-                prov[path] = DEFAULT
-                continue
-            sub = default if default not in (None, MISSING) else _default_tree(inner)
-            if dataclasses.is_dataclass(sub) and not isinstance(sub, type):
-                sub = _node_of(sub)
-            kwargs[f.name] = _build(inner, path + ".", sub, schema, state, parents, prov, missing)
-            continue
-        if path in state:
-            kwargs[f.name], prov[path] = state[path]
-        elif default is not MISSING:
-            kwargs[f.name] = _fresh(default)
+            value, prov[path] = state[path]
+            return value
+        if info.kind == "leaf":
+            if path in state:
+                value, prov[path] = state[path]
+                return value
+            default = defaults.at(path)
+            if default is MISSING:
+                return self._required(path)
             prov[path] = DEFAULT
+            return default if path in defaults.owned else _copied(default)
+        default = defaults.at(path)
+        target: type | None
+        if info.kind == "union":
+            target = self.choices.variants.get(path)
+            if target is not None:
+                prov[path + "." + TYPE_KEY] = self.choices.source[path]
+            elif is_config_instance(default):
+                target = type(default)
+            else:
+                if default is MISSING:
+                    return self._required(path)
+                prov[path] = DEFAULT
+                return default  # None, or a non-config default of the union
+            prov.setdefault(path + "." + TYPE_KEY, DEFAULT)
         else:
-            kwargs[f.name] = _required(path, missing)
-    return cls(**kwargs)
+            if default is None and not has_keys:
+                prov[path] = DEFAULT
+                return None
+            target = info.config
+        assert target is not None
+        if not (is_config_instance(default) and type(default) is target):
+            defaults.rebase(path, target)
+        return self.build(target, path + ".")
+
+    def _required(self, path: str) -> Any:
+        if self.missing is MISSING:
+            raise ConversionError(f"missing required key {path!r}")
+        return self.missing
 
 
-def _node_of(obj: Any) -> Any:
-    return _DefaultsNode({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if hasattr(obj, f.name)})
-
-
-def _fresh(value: Any) -> Any:
-    """Defaults are shared via the cache: hand out copies of mutable ones."""
-    if isinstance(value, (list, dict, set)) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
-        import copy
-
+def _copied(value: Any) -> Any:
+    """A default taken from a shared object (a class-level default, the user's ``default=``
+    instance) is copied when mutable, so two configs never share it."""
+    if isinstance(value, (list, dict, set)) or is_config_instance(value):
         return copy.deepcopy(value)
     return value
 
 
-def _required(path: str, missing: Any) -> Any:
-    if missing is MISSING:
-        raise ConversionError(f"missing required key {path!r}")
-    return missing
+def from_primitives(cls: type, nested: dict[str, Any], *, where: str, registry: Registry | None = None) -> Any:
+    """Rebuild a ``cls`` instance from :func:`config_utils.tree.to_primitives` output
+    (``OMITTED`` skipped), converting values to the declared types; unknown keys are
+    reported with ``where`` in the message."""
+    flat = flatten_for(cls, nested, registry=registry)
+    layer = Layer(name=where, values={k: RawValue(v, where, text=False) for k, v in flat.items()})
+    cfg, _ = merge(cls, [layer], registry=registry)
+    return cfg

@@ -13,10 +13,22 @@ import enum
 from pathlib import PurePath
 from typing import Any
 
-from .types import field_types, is_config_type, is_variant_field, strip_annotated, unwrap_optional
+from .schema import TYPE_KEY, class_leaves, instance_leaves, is_config_instance, schema_of
+from .types import strip_annotated, union_members, unwrap_optional
 
-TYPE_KEY = "_type"
 OMITTED = "OMITTED"
+
+__all__ = [
+    "OMITTED",
+    "TYPE_KEY",
+    "flatten",
+    "get_path",
+    "leaf_types",
+    "primitive",
+    "set_path",
+    "to_primitives",
+    "unflatten",
+]
 
 
 def get_path(obj: Any, path: str) -> Any:
@@ -38,32 +50,16 @@ def set_path(obj: Any, path: str, value: Any) -> None:
         setattr(parent, name, value)
 
 
-def leaf_types(obj: Any, prefix: str = "") -> dict[str, Any]:
-    """Dotted leaf path → declared type, for a dataclass type or instance.
+def leaf_types(obj: Any) -> dict[str, Any]:
+    """Dotted leaf path → declared type, for a config type or instance.
 
     For an instance the current union variant is followed and a ``None`` sub-config is a
     leaf; for a type, union-typed fields are leaves (their variants are not known yet).
     An ``argparse.Namespace`` gives its flat keys typed by their current values.
     """
-    if isinstance(obj, argparse.Namespace):
-        return {prefix + k: type(v) for k, v in vars(obj).items()}
-    cls = obj if isinstance(obj, type) else type(obj)
-    out: dict[str, Any] = {}
-    for name, tp in field_types(cls).items():
-        path = prefix + name
-        if not isinstance(obj, type):
-            value = getattr(obj, name, None)
-            if dataclasses.is_dataclass(value) and not isinstance(value, type):
-                out.update(leaf_types(value, path + "."))
-                continue
-            out[path] = tp
-            continue
-        inner, _ = unwrap_optional(tp)
-        if is_config_type(strip_annotated(inner)) and not is_variant_field(tp):
-            out.update(leaf_types(strip_annotated(inner), path + "."))
-        else:
-            out[path] = tp
-    return out
+    if isinstance(obj, type):
+        return class_leaves(obj)
+    return instance_leaves(obj)
 
 
 def flatten(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -91,18 +87,23 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def primitive(value: Any, declared: Any = None) -> Any:
-    """One value as JSON primitives (Enum → name, Path → str, tuple → list)."""
+    """One value as JSON primitives (Enum → name, Path → str, tuple → list).
+
+    A config in a field whose declared type does not name its class (a union field, or a
+    subclass) gets a ``_type`` tag, so the variant survives the trip.
+    """
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, PurePath):
         return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if is_config_instance(value):
         out = to_primitives(value)
-        inner = strip_annotated(unwrap_optional(declared)[0]) if declared is not None else None
-        if declared is not None and (is_variant_field(declared) or inner is not type(value)):
-            out = {TYPE_KEY: type(value).__name__, **out}
+        if declared is not None:
+            inner = strip_annotated(unwrap_optional(declared)[0])
+            if union_members(declared) or inner is not type(value):
+                out = {TYPE_KEY: type(value).__name__, **out}
         return out
     if isinstance(value, dict):
         return {str(primitive(k)): primitive(v) for k, v in value.items()}
@@ -116,23 +117,8 @@ def to_primitives(cfg: Any) -> dict[str, Any]:
     """A config (dataclass or Namespace) as nested JSON primitives with ``_type`` tags."""
     if isinstance(cfg, argparse.Namespace):
         return {k: primitive(v) for k, v in vars(cfg).items()}
-    types = field_types(type(cfg))
     return {
-        f.name: primitive(getattr(cfg, f.name), types[f.name])
-        for f in dataclasses.fields(cfg)
+        f.name: primitive(getattr(cfg, f.name), f.type)
+        for f in schema_of(type(cfg)).fields
         if hasattr(cfg, f.name)
     }
-
-
-def from_primitives(cls: type, nested: dict[str, Any], *, where: str) -> Any:
-    """Rebuild a ``cls`` instance from :func:`to_primitives` output (``OMITTED`` skipped).
-
-    Uses the same layering code as the command line, so values are converted to the declared
-    types and unknown keys are reported with ``where`` in the message.
-    """
-    from .layers import Layer, RawValue, flatten_for, merge
-
-    flat = flatten_for(cls, nested)
-    layer = Layer(name=where, values={k: RawValue(v, where, text=False) for k, v in flat.items()})
-    cfg, _ = merge(cls, [layer])
-    return cfg

@@ -19,7 +19,8 @@ from cli_configs import (
 
 from config_utils.errors import ConversionError, UnknownKeyError
 from config_utils.layers import Layer, RawValue, merge
-from config_utils.tree import from_primitives, to_primitives
+from config_utils.layers import from_primitives
+from config_utils.tree import to_primitives
 
 
 def layer(source: str, values: dict[str, Any], *, lenient: bool = False, text: bool = True) -> Layer:

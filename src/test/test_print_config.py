@@ -14,7 +14,7 @@ from cli_configs import LossModule2Config, TrainConfig
 
 from config_utils import cli, provenance
 from config_utils.command_line import format_config
-from config_utils.tree import from_primitives
+from config_utils.layers import from_primitives
 
 DEFAULTS_INI = "[DEFAULTS]\nseed = 1\n[loss.module]\n_type = LossModule2\np3 = 1, 2\n"
 ARGS = ["--optim.lr=0.5", "--tag", "a b"]
