@@ -24,6 +24,7 @@ from .errors import (
     UnknownNameError,
     WorkspaceError,
 )
+from .extras import MissingExtraError
 from .provenance import provenance
 from .registry import Registry, registry
 
@@ -47,6 +48,7 @@ __all__ = [
     "ConversionError",
     "DuplicateNameError",
     "InstantiationError",
+    "MissingExtraError",
     "OFCError",
     "Registry",
     "RegistryError",
