@@ -15,7 +15,9 @@ import ast
 import dataclasses
 import enum
 import json
+import math
 import re
+import sys
 import typing
 from collections import abc
 from collections.abc import Mapping
@@ -37,6 +39,12 @@ _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _NONE_TEXT = {"none", "null", "~"}
 _SEQUENCE_ORIGINS = (list, tuple, set, frozenset, abc.Sequence, abc.Set)
+# Literal text nested deeper than this is refused before any parser sees it: Python's own
+# parser stops at 200 brackets, json at the recursion limit, and nothing in a config is that deep.
+MAX_DEPTH = 100
+_INF_TEXT = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+_SHOWN = 60
+
 _MAPPING_ORIGINS = (dict, abc.Mapping)
 
 
@@ -60,8 +68,55 @@ def convert(raw: Any, tp: Any, *, key: str, where: str, text: bool = True) -> An
     except _Fail as exc:
         detail = f" ({exc})" if str(exc) else ""
         raise ConversionError(
-            f"{where}: {key}: expected {describe_type(tp)}, got {raw!r}{detail}"
+            f"{where}: {key}: expected {describe_type(tp)}, got {shown(raw)}{detail}"
         ) from None
+    except (RecursionError, MemoryError, OverflowError):
+        raise ConversionError(
+            f"{where}: {key}: expected {describe_type(tp)}, got a value too large or too deeply "
+            f"nested to convert: {shown(raw)}"
+        ) from None
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: its repr, cut to one readable line.
+
+    Never fails: an int beyond Python's int-to-text limit (4300 digits) has no repr.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = value.bit_length() * 0.30103
+        if digits > 1000:
+            return f"an integer of about {int(digits)} digits"
+    try:
+        text = repr(value)
+    except Exception:
+        return f"a {type(value).__name__} value"
+    if len(text) <= _SHOWN:
+        return text
+    return text[:_SHOWN] + f"... ({len(text)} characters)"
+
+
+def literal_depth(text: str) -> int:
+    """How deep brackets nest in ``text`` (outside quotes): a cheap guard before parsing."""
+    depth = deepest = 0
+    quote = ""
+    escaped = False
+    for ch in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[({":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif ch in "])}":
+            depth -= 1
+    return deepest
 
 
 def _convert(raw: Any, tp: Any, text: bool = True) -> Any:
@@ -98,16 +153,7 @@ def _convert(raw: Any, tp: Any, text: bool = True) -> Any:
     if tp is int:
         return _convert_int(raw)
     if tp is float:
-        if isinstance(raw, bool):
-            raise _Fail("")
-        if isinstance(raw, (int, float)):
-            return float(raw)
-        if isinstance(raw, str):
-            try:
-                return float(raw.strip().replace("_", ""))
-            except ValueError:
-                raise _Fail("") from None
-        raise _Fail("")
+        return _convert_float(raw)
     if tp is str:
         if isinstance(raw, str):
             return _unquote(raw) if text else raw
@@ -149,17 +195,49 @@ def _unquote(text: str) -> str:
     return text
 
 
+class _TooDeep(Exception):
+    """Literal text nested deeper than MAX_DEPTH."""
+
+
 def _literal(text: str) -> Any:
-    """Parse a Python/JSON literal, or return the text itself when it is not one."""
+    """Parse a Python/JSON literal, or return the text itself when it is not one.
+
+    Never raises for any text: ``{[1]: 2}`` (unhashable key), ``{1, [2]}``, 1000-deep
+    brackets, a 5000-digit number are "not a literal", so the caller reports the value.
+    """
     s = text.strip()
+    if literal_depth(s) > MAX_DEPTH:
+        return s
     try:
         return ast.literal_eval(s)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except Exception:  # noqa: BLE001 - any failure means "not a literal" (TypeError, MemoryError, ...)
         pass
     try:
         return json.loads(s)
-    except ValueError:
+    except Exception:  # noqa: BLE001 - ValueError, RecursionError, the int-digit limit
         return s
+
+
+def _convert_float(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise _Fail("")
+    if isinstance(raw, float):
+        return raw
+    if isinstance(raw, int):
+        try:
+            return float(raw)
+        except OverflowError:
+            raise _Fail("too large for a float") from None
+    if isinstance(raw, str):
+        s = raw.strip().replace("_", "")
+        try:
+            value = float(s)
+        except ValueError:
+            raise _Fail("") from None
+        if math.isinf(value) and s.lower() not in _INF_TEXT:
+            raise _Fail("too large for a float")
+        return value
+    raise _Fail("")
 
 
 def _convert_bool(raw: Any) -> bool:
@@ -185,6 +263,12 @@ def _convert_int(raw: Any) -> int:
         return int(raw)
     if isinstance(raw, str):
         s = raw.strip().replace("_", "")
+        limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+        if limit and len(s.lstrip("+-")) > limit and s.lstrip("+-").isdigit():
+            raise _Fail(
+                f"{len(s.lstrip('+-'))} digits; at most {limit} are supported "
+                "(Python's limit for integers written as text)"
+            )
         try:
             return int(s)
         except ValueError:
@@ -249,6 +333,8 @@ def _as_container(raw: Any) -> Any:
     if isinstance(raw, str):
         s = raw.strip()
         if s and s[0] in "[({":
+            if literal_depth(s) > MAX_DEPTH:
+                raise _Fail(f"nested deeper than {MAX_DEPTH} levels")
             value = _literal(s)
             if isinstance(value, str):
                 raise _Fail("not a valid literal")
@@ -314,8 +400,19 @@ def _convert_dataclass(raw: Any, tp: type) -> Any:
 
 
 def format_value(value: Any, tp: Any = Any) -> str:
-    """Text that :func:`convert` reads back to an equal value (for ini and OFC files)."""
-    inner, _ = unwrap_optional(tp)
+    """The text that :func:`convert` (``text=True``) reads back to an equal value of type ``tp``.
+
+    It is what the ini writer (:mod:`config_utils.ini`) puts after ``key =``, so it is always
+    one line that the ini reader gives back unchanged: a string is quoted (Python ``repr``,
+    which escapes every non-printable character, line breaks included) whenever it is empty,
+    has blanks at either end, starts with a quote or bracket, holds a non-printable character,
+    would be cut by an inline comment, or would read back as something else for ``tp``
+    (``'None'`` for an Optional, ``'7'`` for ``int | str``). Containers are Python literals, or
+    JSON when they hold NaN/infinity (which Python literals cannot spell). Raises
+    :class:`ConversionError` for a value no text gives back (an integer beyond Python's
+    4300-digit text limit).
+    """
+    inner = strip_annotated(unwrap_optional(tp)[0])
     if value is None:
         return "None"
     if isinstance(value, bool):
@@ -326,18 +423,70 @@ def format_value(value: Any, tp: Any = Any) -> str:
         return _format_str(str(value))
     if isinstance(value, str):
         text = _format_str(value)
-        if strip_annotated(inner) is not str and text.strip().lower() in _NONE_TEXT | _TRUE | _FALSE:
+        if inner is not str and text != repr(value) and not _reads_back(text, value, tp):
             return repr(value)
         return text
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return _format_int(value)
+    if isinstance(value, float):
         return repr(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         from .tree import to_primitives
 
-        return json.dumps(to_primitives(value))
+        return _container_text(to_primitives(value))
     from .tree import primitive
 
-    return repr(primitive(value))
+    return _container_text(primitive(value))
+
+
+def _format_int(value: int) -> str:
+    try:
+        return repr(value)
+    except ValueError:  # beyond sys.get_int_max_str_digits()
+        raise ConversionError(
+            f"{shown(value)} cannot be written as text (Python's limit is "
+            f"{sys.get_int_max_str_digits()} digits)"
+        ) from None
+
+
+def _reads_back(text: str, value: Any, tp: Any) -> bool:
+    try:
+        back = _convert(text, tp, True)
+    except Exception:  # noqa: BLE001 - any failure means "no"
+        return False
+    return type(back) is type(value) and back == value
+
+
+def _has_nonfinite(prims: Any) -> bool:
+    stack = [prims]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _container_text(prims: Any) -> str:
+    """A Python literal of JSON primitives; JSON (``NaN``, ``Infinity``) when it holds those.
+
+    The JSON form can never be misread as a Python literal: ``NaN`` is not one, so the reader
+    falls through to ``json.loads``.
+    """
+    if isinstance(prims, int) and not isinstance(prims, bool):
+        return _format_int(prims)
+    if _has_nonfinite(prims):
+        return json.dumps(prims, allow_nan=True)
+    try:
+        return repr(prims)
+    except ValueError:
+        raise ConversionError(
+            "a value holds an integer beyond Python's limit of "
+            f"{sys.get_int_max_str_digits()} digits; it cannot be written as text"
+        ) from None
 
 
 def _format_str(text: str) -> str:
@@ -345,7 +494,7 @@ def _format_str(text: str) -> str:
         text == ""
         or text != text.strip()
         or text[:1] in "'\"[({"
-        or "\n" in text
+        or not text.isprintable()  # line breaks of every kind, tabs, control characters
         or text.strip().lower() in _NONE_TEXT
         or _COMMENT_START.search(text) is not None  # the ini reader would cut it there
     )

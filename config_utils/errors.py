@@ -43,6 +43,10 @@ class SourceError(ConfigError):
     """A config source (file, run record, W&B run) could not be read."""
 
 
+class IniError(SourceError):
+    """An ini text that cannot be read (or a value that cannot be written) in the one dialect."""
+
+
 class UnknownKeyError(SourceError):
     """A key in a file or run that the config type does not have."""
 

@@ -4,27 +4,41 @@ Each value keeps ``FILE:LINE`` as its source so that an unknown key or a bad val
 at the line to fix. Values stay raw here (text for ini, primitives for the others); the
 typed conversion happens once, in :mod:`config_utils.layers`.
 
-ini rules (a superset of prefigure's ``defaults.ini``): keys in ``[DEFAULTS]`` (or
-``[DEFAULT]``, or before any section) are top-level; ``[a.b]`` sections prefix their keys
-with ``a.b.``; dotted keys (``model.hidden = 256``) work anywhere. ``#``/``;`` lines are
-comments, and the comment lines right above a key are its help text. A `` #`` or `` ;``
-after a value starts an inline comment. Keys keep their case; ``accum-batches`` is
-``accum_batches``.
+ini files are read by the one ini dialect, :mod:`config_utils.ini` (a superset of prefigure's
+``defaults.ini``: ``[DEFAULTS]`` holds top-level keys, ``[a.b]`` sections, dotted keys, comment
+help, inline comments; a key or section given twice is an error naming both lines).
+
+Every reader is bounded: only regular files of at most :data:`MAX_BYTES` are read, parsed data
+deeper than :data:`MAX_DEPTH` or larger than :data:`MAX_NODES` is refused, and every parser
+failure (JSON nested 100,000 deep, a 5000-digit number) is one :class:`SourceError` line.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
+from .. import ini
 from ..errors import SourceError
+from ..ini import cut_inline_comment as strip_inline_comment
+from ..ini import normalize_key
 from ..layers import Layer, RawValue
 from ..tree import flatten
 
-_SECTION = re.compile(r"^\[\s*([^\]]+?)\s*\]\s*(?:[#;].*)?$")
-_TOP_SECTIONS = {"DEFAULTS", "DEFAULT", "defaults", "default"}
+__all__ = ["MAX_BYTES", "check_structure", "normalize_key", "read_file", "read_ini", "strip_inline_comment"]
+
+# A config file is read whole into memory: refuse anything larger than any config can be
+# (and device files such as /dev/zero that never end).
+MAX_BYTES = 16 * 1024 * 1024
+# Nesting and size bounds for parsed json/toml/yaml data: deeper or larger data is not a
+# config, and walking it would exhaust the stack or the memory (YAML aliases can expand a
+# small file into billions of nodes).
+MAX_DEPTH = 100
+MAX_NODES = 200_000
 
 
 def read_file(path: str | Path) -> Layer:
@@ -38,98 +52,59 @@ def read_file(path: str | Path) -> Layer:
             f"{p}: unsupported config file type {suffix or '(no suffix)'!r}; "
             "expected .ini, .toml, .yaml, .yml or .json"
         )
-    if not p.is_file():
+    if not p.exists():
         raise SourceError(f"config file not found: {p}")
+    if not p.is_file():
+        raise SourceError(f"config file {p} is not a regular file")
     return reader(p)
 
 
 def _text(p: Path) -> str:
+    """The file's text: a regular file of at most MAX_BYTES, UTF-8."""
     try:
-        return p.read_text(encoding="utf-8")
+        with open(p, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise SourceError(f"config file {p} is not a regular file")
+            data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise SourceError(f"cannot read config file {p}: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise SourceError(f"config file {p} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{p}: not UTF-8 text ({exc.reason})") from None
+        raise SourceError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def normalize_key(key: str) -> str:
-    """``accum-batches`` → ``accum_batches`` (ini keys may use dashes like CLI flags)."""
-    return key.strip().replace("-", "_")
+def check_structure(data: Any, where: str) -> None:
+    """Refuse parsed data nested deeper than MAX_DEPTH or with more than MAX_NODES values
+    (counted as a walk sees them, so shared YAML aliases count every time)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise SourceError(f"{where}: more than {MAX_NODES} values; not a config")
+        if depth > MAX_DEPTH:
+            raise SourceError(f"{where}: nested deeper than {MAX_DEPTH} levels; not a config")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, depth + 1) for v in item)
 
 
 def read_ini(path: str | Path) -> Layer:
-    """Parse an ini file with line numbers and comment help (see the module docstring)."""
-    p = Path(path)
-    name = p.name
-    values: dict[str, RawValue] = {}
-    help_text: dict[str, str] = {}
-    prefix = ""
-    comments: list[str] = []
-    last_key: str | None = None
-    for lineno, line in enumerate(_text(p).splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped:
-            comments = []
-            last_key = None
-            continue
-        if stripped[0] in "#;":
-            comments.append(stripped.lstrip("#; ").strip())
-            last_key = None
-            continue
-        section = _SECTION.match(stripped)
-        if section:
-            title = section.group(1)
-            prefix = "" if title in _TOP_SECTIONS else normalize_key(title) + "."
-            comments = []
-            last_key = None
-            continue
-        if line[:1].isspace() and last_key is not None:
-            # continuation line of a multi-line value
-            old = values[last_key]
-            values[last_key] = RawValue(f"{old.value}\n{stripped}", old.source)
-            continue
-        key, sep, value = _split_assignment(stripped)
-        if not sep:
-            raise SourceError(
-                f"{name}:{lineno}: expected 'key = value' or '[section]', got {stripped!r}"
-            )
-        key = prefix + normalize_key(key)
-        value = strip_inline_comment(value)
-        values[key] = RawValue(value, f"{name}:{lineno}")
-        if comments:
-            help_text[key] = " ".join(c for c in comments if c)
-        comments = []
-        last_key = key
-    return Layer(name=name, values=values, help=help_text)
+    """Parse an ini file in the one dialect (:mod:`config_utils.ini`) into a :class:`Layer`.
 
-
-def _split_assignment(line: str) -> tuple[str, str, str]:
-    """Split at the first ``=`` or ``:`` (configparser's delimiters)."""
-    positions = [i for i in (line.find("="), line.find(":")) if i > 0]
-    if not positions:
-        return line, "", ""
-    i = min(positions)
-    return line[:i].strip(), line[i], line[i + 1 :].strip()
-
-
-def strip_inline_comment(value: str) -> str:
-    """Cut a `` # comment`` / `` ; comment`` after a value, but never inside quotes.
-
-    ``"a # b"  # note`` → ``"a # b"``; ``['x # y', 2]  ; note`` → ``['x # y', 2]``.
+    Every value keeps ``FILE:LINE``; the comment lines above a key are its help. Any problem
+    (a garbage line, a key or section given twice) is one :class:`SourceError` line.
     """
-    track_quotes = value[:1] in "'\"[({"
-    quote = ""
-    prev = ""
-    for i, ch in enumerate(value):
-        if quote:
-            if ch == quote and prev != "\\":
-                quote = ""
-        elif ch in "'\"" and track_quotes:
-            quote = ch
-        elif ch in "#;" and prev != "" and prev.isspace():
-            return value[:i].rstrip()
-        prev = ch
-    return value.rstrip()
+    p = Path(path)
+    doc = ini.read_ini(_text(p), source=p.name, strict=True)
+    values = {e.key: RawValue(e.value_text, f"{p.name}:{e.line}") for e in doc.entries}
+    help_text = {e.key: e.help for e in doc.entries if e.comment_above}
+    return Layer(name=p.name, values=values, help=help_text)
 
 
 def _structured(p: Path, data: Any, kind: str) -> Layer:
@@ -137,12 +112,31 @@ def _structured(p: Path, data: Any, kind: str) -> Layer:
         data = {}
     if not isinstance(data, dict):
         raise SourceError(f"{p.name}: expected a {kind} mapping of keys at the top level, got {type(data).__name__}")
+    check_structure(data, p.name)
+    bad = _non_string_key(data)
+    if bad is not None:
+        raise SourceError(f"{p.name}: key {bad!r} is not a string; {kind} config keys are names")
     lines = _text(p).splitlines()
     values: dict[str, RawValue] = {}
     for key, value in flatten(data).items():
         line = _find_line(lines, key)
         values[normalize_key_path(key)] = RawValue(value, f"{p.name}:{line}" if line else p.name, text=False)
     return Layer(name=p.name, values=values)
+
+
+def _non_string_key(data: Any) -> Any:
+    """The first mapping key that is not a string (YAML allows ``1: x``, ``[a]: x``), or None."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if not isinstance(k, str):
+                    return k
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def normalize_key_path(key: str) -> str:
@@ -169,10 +163,15 @@ def _find_line(lines: list[str], dotted: str) -> int:
 
 
 def _read_json(p: Path) -> Layer:
+    text = _text(p)
     try:
-        data = json.loads(_text(p))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(f"{p.name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise SourceError(f"{p.name}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit limit
+        raise SourceError(f"{p.name}: invalid JSON: {str(exc).splitlines()[0]}") from None
     return _structured(p, data, "JSON")
 
 
@@ -181,10 +180,15 @@ def _read_toml(p: Path) -> Layer:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
+    text = _text(p)
     try:
-        data = tomllib.loads(_text(p))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SourceError(f"{p.name}: invalid TOML: {exc}") from None
+        raise SourceError(f"{p.name}: invalid TOML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise SourceError(f"{p.name}: invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # an integer beyond Python's digit limit
+        raise SourceError(f"{p.name}: invalid TOML: {str(exc).splitlines()[0]}") from None
     return _structured(p, data, "TOML")
 
 
@@ -193,10 +197,16 @@ def _read_yaml(p: Path) -> Layer:
         import yaml
     except ModuleNotFoundError:
         raise SourceError(f"{p.name}: reading YAML needs PyYAML: pip install 'flows-workspace[yaml]'") from None
+    text = _text(p)
     try:
-        data = yaml.safe_load(_text(p))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{p.name}:{mark.line + 1}" if mark is not None else p.name
-        raise SourceError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        problem = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+        raise SourceError(f"{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise SourceError(f"{p.name}: invalid YAML: nested too deeply") from None
+    except ValueError as exc:  # an integer beyond Python's digit limit, a bad date
+        raise SourceError(f"{p.name}: invalid YAML: {str(exc).splitlines()[0]}") from None
     return _structured(p, data, "YAML")
