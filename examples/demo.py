@@ -4,29 +4,53 @@
 2. re-creates that run from its run record with one override
    (``--wandb-config <run dir> --optim.lr 0.003``) and trains it too;
 3. prints ``--print-config`` of the second run, so the layers and the provenance of every
-   value are visible, and the difference between the two run records (only the override).
+   value are visible, and the difference between the two run records (only the override);
+4. ends with what to try next.
+
+Each training run's output is shown as it happens (a line every ``log_every`` steps), not
+when the run is over: the run prints where its OFC file is while there is still time to edit
+it. The child runs with ``PYTHONUNBUFFERED=1`` because Python buffers a pipe's output.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TRAIN = HERE / "train.py"
 
 
-def run(args: list[str]) -> str:
+def run(args: list[str], note: str = "") -> str:
+    """Run ``train.py`` with ``args``, echoing its output line by line as it comes; return it all."""
     print(f"\n$ python examples/train.py {' '.join(args)}", flush=True)
-    proc = subprocess.run(
-        [sys.executable, str(TRAIN), *args], text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    print(proc.stdout, end="", flush=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"demo: train.py exited with status {proc.returncode}")
-    return proc.stdout
+    if note:
+        print(f"  ({note})", flush=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    start = time.monotonic()
+    lines: list[str] = []
+    with subprocess.Popen(
+        [sys.executable, str(TRAIN), *args],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        bufsize=1,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            print(line, end="", flush=True)
+        status = proc.wait()
+    if status != 0:
+        raise SystemExit(f"demo: train.py exited with status {status}")
+    print(f"  ({time.monotonic() - start:.1f} s)", flush=True)
+    return "".join(lines)
 
 
 def run_dir_of(output: str) -> Path:
@@ -34,6 +58,27 @@ def run_dir_of(output: str) -> Path:
         if line.startswith("run directory:"):
             return Path(line.split(":", 1)[1].strip())
     raise SystemExit("demo: train.py did not print its run directory")
+
+
+STARTUP_NOTE = "loading torch, Lightning and W&B takes a few seconds before the first step"
+
+
+def next_steps(first_run: Path) -> str:
+    """What to try after the demo; the first command is the one people miss."""
+    try:
+        shown = first_run.relative_to(Path.cwd())
+    except ValueError:
+        shown = first_run
+    return f"""
+== what next
+   source .venv/bin/activate     # python, flow_init and flow_create from .venv (the system
+                                 # python3 cannot import config_utils); `deactivate` to leave
+   python examples/train.py --help
+   python examples/train.py --max-steps 20000 --log-every 1000 --run-name steer-me
+       # about a minute: meanwhile edit logs/train/steer-me/ofc.ini (optim.lr, loss.lam, log_every)
+   python examples/train.py --wandb-config {shown} --loss.lam 0.5 --print-config
+   flow_init && flow_create --name exp1      # a workspace of your own (see README.md)
+   README.md, "A 5-minute tour": every block there runs as written."""
 
 
 def flat(d: dict, prefix: str = "") -> dict:
@@ -48,9 +93,9 @@ def flat(d: dict, prefix: str = "") -> dict:
 
 def main() -> None:
     print("== 1. first run: defaults.ini + command line", flush=True)
-    first = run_dir_of(run(["--max-steps", "120"]))
+    first = run_dir_of(run(["--max-steps", "120"], note=STARTUP_NOTE))
     print("\n== 2. second run: re-created from the first run's record, one override", flush=True)
-    second = run_dir_of(run(["--wandb-config", str(first), "--optim.lr", "0.003"]))
+    second = run_dir_of(run(["--wandb-config", str(first), "--optim.lr", "0.003"], note=STARTUP_NOTE))
     print("\n== 3. where each value of the second run came from", flush=True)
     run(["--wandb-config", str(first), "--optim.lr", "0.003", "--print-config"])
     a = flat(json.loads((first / "run_record.json").read_text())["config"])
@@ -62,6 +107,7 @@ def main() -> None:
     if set(diff) - {"optim.lr", "run_name"}:
         raise SystemExit("demo: the re-created run differs by more than the override")
     print("   everything else is identical: the run was re-created exactly.")
+    print(next_steps(first), flush=True)
 
 
 if __name__ == "__main__":
