@@ -82,15 +82,73 @@ def _read_text(config_file: str) -> str:
         raise _source_error(f"config file {config_file!r} is not UTF-8 text: {exc.reason}") from None
 
 
+def _first_line_of(lines: Sequence[str], section: str, key: str | None, before: int) -> int | None:
+    """The line number (1-based) where ``[section]`` (or ``key`` inside it) first appears."""
+    current = None
+    for number, raw in enumerate(lines[: max(before - 1, 0)], start=1):
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+            if key is None and current == section:
+                return number
+        elif key is not None and current == section and raw[:1] not in " \t":
+            if _key_of(line) == key:
+                return number
+    return None
+
+
+def _ini_syntax_message(exc: configparser.Error, config_file: str, lines: Sequence[str]) -> str:
+    """One line for a configparser error (its own messages span two or three lines)."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        shown = exc.line.strip()[:60]
+        return (
+            f"{config_file}:{exc.lineno}: {shown!r} comes before any [section] header; "
+            "prefigure reads its keys from a [DEFAULTS] section"
+        )
+    if isinstance(exc, configparser.ParsingError):
+        errors = list(getattr(exc, "errors", []))
+        if errors:
+            lineno, line = errors[0]
+            if isinstance(line, str) and line[:1] in "'\"":  # configparser stores repr(line)
+                try:
+                    line = literal_eval(line)
+                except (ValueError, SyntaxError):
+                    pass
+            more = f" (and {len(errors) - 1} more such lines)" if len(errors) > 1 else ""
+            return (
+                f"{config_file}:{lineno}: cannot read {line.strip()[:60]!r}: expected "
+                f"'key = value', a [section] header or a comment{more}"
+            )
+    if isinstance(exc, configparser.DuplicateOptionError):
+        first = _first_line_of(lines, exc.section, exc.option, exc.lineno or 0)
+        where = f" (first set on line {first})" if first else ""
+        return (
+            f"{config_file}:{exc.lineno}: key {exc.option!r} appears twice in "
+            f"[{exc.section}]{where}; keep one"
+        )
+    if isinstance(exc, configparser.DuplicateSectionError):
+        first = _first_line_of(lines, exc.section, None, exc.lineno or 0)
+        where = f" (first on line {first})" if first else ""
+        return (
+            f"{config_file}:{exc.lineno}: section [{exc.section}] appears twice{where}; "
+            "merge them into one"
+        )
+    detail = "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return f"{config_file}: not a valid ini file: {detail}"
+
+
 def _read_ini(config_file: str) -> tuple[dict[str, Any], list[str]]:
     """configparser with case-preserved keys, the ``[DEFAULTS]`` section, raw string values."""
     text = _read_text(config_file)
+    if text.startswith("\ufeff"):  # a UTF-8 byte-order mark (Windows editors write one)
+        text = text[1:]
     parser = configparser.ConfigParser()
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep uppercase keys
     try:
         parser.read_string(text, source=config_file)
     except configparser.Error as exc:
-        raise _source_error(f"{config_file}: not a valid ini file: {exc.message}") from None
+        message = _ini_syntax_message(exc, config_file, text.splitlines())
+        raise _source_error(message) from None
     if not parser.has_section("DEFAULTS"):
         from config_utils.errors import did_you_mean
 
@@ -153,6 +211,24 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
+class BareParser(argparse.ArgumentParser):
+    """prefigure's parser for reporting a config-file problem: the error, then the help, exit 2.
+
+    prefigure calls it as ``parser.error(exception, message)`` and prints
+    ``ERROR: <message> <exception>``, a blank line and the help; that form is kept for scripts
+    that use it. argparse itself calls ``error(message)`` (a bad option): prefigure's version
+    then crashed with a ``TypeError``; here it is argparse's usual usage line and
+    ``prog: error: message``, exit 2.
+    """
+
+    def error(self, e: Any, message: Any = None) -> NoReturn:  # type: ignore[override]
+        if message is None:
+            super().error(str(e))
+        sys.stderr.write(f"ERROR: {message} {e}\n\n")
+        self.print_help()
+        sys.exit(2)
+
+
 def _pre_parser(defaults_file: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--config-file", required=False, default=defaults_file)
@@ -180,13 +256,23 @@ def _exit_on_config_error(exc: BaseException) -> NoReturn:
     raise exc
 
 
-def _help_for(lines: Sequence[str]) -> dict[str, str]:
-    """Help of each key: the comment line(s) directly above the line that sets it."""
+def _key_of(line: str) -> str:
+    """The key of a ``key = value`` / ``key: value`` line (configparser splits at the first)."""
+    cut = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=len(line))
+    return line[:cut].strip()
+
+
+def _scan_defaults(lines: Sequence[str]) -> tuple[dict[str, str], dict[str, int]]:
+    """For each ``[DEFAULTS]`` key: its help (the comment line(s) directly above it) and its
+    line number (1-based), so that a message about a key can point at the line."""
     helps: dict[str, str] = {}
+    numbers: dict[str, int] = {}
     comments: list[str] = []
     in_defaults = False
-    for raw in lines:
+    for number, raw in enumerate(lines, start=1):
         line = raw.strip()
+        if number == 1:
+            line = line.lstrip("\ufeff")
         if line.startswith("[") and line.endswith("]"):
             in_defaults = line == "[DEFAULTS]"
             comments = []
@@ -196,11 +282,17 @@ def _help_for(lines: Sequence[str]) -> dict[str, str]:
             comments = []
         else:
             if in_defaults and raw[:1] not in " \t":  # not a continuation line
-                key = line.replace(":", "=", 1).split("=", 1)[0].strip()
+                key = _key_of(line)
+                numbers.setdefault(key, number)
                 if comments and key not in helps:
                     helps[key] = " ".join(c for c in comments if c)
             comments = []
-    return helps
+    return helps, numbers
+
+
+def _help_for(lines: Sequence[str]) -> dict[str, str]:
+    """Help of each key: the comment line(s) directly above the line that sets it."""
+    return _scan_defaults(lines)[0]
 
 
 def _parse_bool(text: str) -> bool:
@@ -237,13 +329,49 @@ def _typed_default(value: Any) -> Any:
     return Path(value) if (type(value) is str and "_dir" in value) else arg_eval(value)
 
 
+#: options every parser has; a config key that would become one of them is refused.
+BUILTIN_OPTIONS = {
+    "--help": "argparse's help option",
+    "--config-file": "the option naming the config file",
+    "--wandb-config": "the option naming a W&B run to pull",
+}
+
+
+def _option_clash(key: str, argname: str, taken: dict[str, str], where: Callable[[str], str]) -> str | None:
+    """Why ``key`` cannot become the option ``argname`` (None when it can)."""
+    if argname in BUILTIN_OPTIONS:
+        return (
+            f"{where(key)}key {key!r} would be the option {argname}, which is "
+            f"{BUILTIN_OPTIONS[argname]}; rename the key"
+        )
+    other = taken.get(argname)
+    if other is not None:
+        return (
+            f"{where(key)}keys {other!r} ({where(other).rstrip(': ') or 'earlier'}) and {key!r} are "
+            f"both the option {argname} ('_' and '-' are the same on the command line); "
+            "rename one of them"
+        )
+    if not argname.strip("-"):
+        return (
+            f"{where(key)}key {key!r} cannot be a command-line option (it would be "
+            f"{argname!r}); use letters, digits, '_' or '-'"
+        )
+    return None
+
+
 def build_parser(
     defaults: dict[str, Any],
     defaults_text: Any = "",
     *,
     config_file_default: str | None = None,
+    source: str | None = None,
 ) -> argparse.ArgumentParser:
-    """The full command-line parser: ``--config-file``, ``--wandb-config`` and one option per key."""
+    """The full command-line parser: ``--config-file``, ``--wandb-config`` and one option per key.
+
+    A key that cannot be an option of its own (``help``, ``config-file``, both ``a_b`` and
+    ``a-b``, ``--``) raises a ``SourceError`` naming the key and, with ``source`` and the
+    file's lines, the line: argparse would stop with a traceback.
+    """
     p = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument(
         "--config-file",
@@ -252,27 +380,51 @@ def build_parser(
         help="name of local configuration (.ini) file",
     )
     p.add_argument("--wandb-config", required=False, help="wandb url to pull config from")
-    helps = _help_for(defaults_text) if isinstance(defaults_text, (list, tuple)) else {}
+    if isinstance(defaults_text, (list, tuple)):
+        helps, numbers = _scan_defaults(defaults_text)
+    else:
+        helps, numbers = {}, {}
+
+    def where(key: str) -> str:
+        if source is None:
+            return ""
+        return f"{source}:{numbers[key]}: " if key in numbers else f"{source}: "
+
+    taken: dict[str, str] = {}
     for key, value in defaults.items():
         if key in RESERVED_KEYS:
             continue  # prefigure's `break` here silently dropped every later key
+        key = str(key)
         text = helps.get(key, "").replace("%", "%%")
         argname = "--" + key.replace("_", "-")
+        clash = _option_clash(key, argname, taken, where)
+        if clash is not None:
+            raise _source_error(clash)
+        taken[argname] = key
         val = _typed_default(value)
-        if val is None:
-            p.add_argument(argname, type=str, nargs="?", const=None, default=None, help=text)
-        elif type(val) is bool:
-            p.add_argument(argname, type=_parse_bool, nargs="?", const=True, default=val, help=text)
-        elif type(val) in (list, tuple, dict, set):
-            p.add_argument(argname, type=_container_type(type(val)), default=val, help=text)
-        else:
-            p.add_argument(argname, type=type(val), default=val, help=text)
+        try:
+            if val is None:
+                p.add_argument(argname, type=str, nargs="?", const=None, default=None, help=text)
+            elif type(val) is bool:
+                p.add_argument(argname, type=_parse_bool, nargs="?", const=True, default=val, help=text)
+            elif type(val) in (list, tuple, dict, set):
+                p.add_argument(argname, type=_container_type(type(val)), default=val, help=text)
+            else:
+                p.add_argument(argname, type=type(val), default=val, help=text)
+        except (argparse.ArgumentError, ValueError, TypeError) as exc:
+            raise _source_error(
+                f"{where(key)}key {key!r} cannot be a command-line option: {exc}"
+            ) from None
     return p
 
 
 def setup_args(defaults: dict[str, Any], defaults_text: Any = "") -> argparse.Namespace:
     """Parse ``sys.argv`` with one option per config key, the config values as defaults."""
-    return build_parser(defaults, defaults_text).parse_args()
+    try:
+        parser = build_parser(defaults, defaults_text)
+    except Exception as exc:
+        _exit_on_config_error(exc)
+    return parser.parse_args()
 
 
 def _import_names(imports: Any) -> set[str]:
@@ -334,9 +486,12 @@ def get_all_args(defaults_file: str = DEFAULTS_FILE) -> argparse.Namespace:
         defaults, defaults_text = read_config(config_file)
         if pre.wandb_config is not None:
             defaults = pull_wandb_config(pre.wandb_config, copy.copy(defaults))
+        parser = build_parser(
+            defaults, defaults_text, config_file_default=defaults_file, source=config_file
+        )
     except Exception as exc:
         _exit_on_config_error(exc)
-    args = build_parser(defaults, defaults_text, config_file_default=defaults_file).parse_args(argv)
+    args = parser.parse_args(argv)
     try:
         return parse_imports(args)
     except Exception as exc:

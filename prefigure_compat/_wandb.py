@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -21,6 +22,10 @@ def pull_flat(wandb_config: str) -> dict[str, Any]:
     """
     from config_utils.sources.wandb import pull_config
 
+    if not Path(wandb_config).expanduser().exists():  # a local run directory needs no wandb
+        from config_utils.extras import require
+
+        require("wandb", "wandb", feature="--wandb-config with a W&B run")
     return dict(pull_config(wandb_config))
 
 
@@ -30,8 +35,10 @@ def push_wandb_config(wandb_logger: Any, args: argparse.Namespace, omit: Iterabl
     ``wandb_logger`` is a Lightning ``WandbLogger``, a ``wandb`` run, or None (the current
     run). On non-zero ranks of a multi-process run this does nothing, as in prefigure.
     """
+    from config_utils.extras import require
     from config_utils.sources.wandb import push_config
 
+    require("wandb", "wandb", feature="push_wandb_config")
     omit = list(omit)
     unknown = [key for key in omit if not hasattr(args, key)]
     if unknown:  # prefigure ignored these silently; a typo would leak the value it meant to hide

@@ -162,8 +162,7 @@ def test_gin_mode_does_not_pull(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
          "defaults.ini: no [DEFAULTS] section (found: [DEFAULT]) (did you mean 'DEFAULT'?); "
          "prefigure reads its keys from [DEFAULTS]"),
         ({"defaults.ini": "[DEFAULTS]\nn = 1\nn = 2\n"}, [],
-         "defaults.ini: not a valid ini file: While reading from 'defaults.ini' [line  3]: "
-         "option 'n' in section 'DEFAULTS' already exists"),
+         "defaults.ini:3: key 'n' appears twice in [DEFAULTS] (first set on line 2); keep one"),
         ({"defaults.ini": "[DEFAULTS]\npct = 50%\n"}, [],
          "defaults.ini: [DEFAULTS] pct: '%' must be followed by '%' or '(', found: '%' "
          "(write %% for a literal %)"),
@@ -288,7 +287,7 @@ def test_ofc_file_name_without_name_or_with_directory(ns: argparse.Namespace, of
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
     with prefigure_compat.OFC(ns, ofc_file) as ofc:
-        assert Path(ofc.ofc_file) == tmp_path / expected
+        assert ofc.ofc_file == expected  # spelled as prefigure spells it: relative
         assert (tmp_path / expected).is_file()
 
 

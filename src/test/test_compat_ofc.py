@@ -62,7 +62,8 @@ def wait_update(ofc: OFC, timeout: float = 3.0) -> dict[str, Any]:
 def test_file_name_and_format(ofc: OFC, tmp_path: Path) -> None:
     """``<name>-ofc.ini`` with an ``[OFC]`` section holding exactly the steerable keys; a
     configparser reads it and ``arg_eval`` of each value gives the current argument."""
-    assert Path(ofc.ofc_file) == tmp_path / "myrun-ofc.ini"
+    assert ofc.ofc_file == "myrun-ofc.ini"  # prefigure's args.name + '-' + ofc_file
+    assert (tmp_path / "myrun-ofc.ini").is_file()
     parser = configparser.ConfigParser()
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read(ofc.ofc_file)
@@ -126,17 +127,29 @@ def test_steerables_none_means_all_but_reserved(args: argparse.Namespace) -> Non
     assert "config_file" not in text and "wandb_config" not in text
 
 
-def test_unknown_steerable_is_an_error(args: argparse.Namespace) -> None:
-    from config_utils.errors import OFCError
+def test_steerable_that_is_not_an_argument_warns_and_the_run_goes_on(args: argparse.Namespace) -> None:
+    """prefigure ignores such names (its README lists ``learning_rate``, which its example
+    ``defaults.ini`` lacks); here each one gets a warning with a did-you-mean."""
+    from config_utils.ofc.core import OFCWarning
 
-    with pytest.raises(OFCError, match=r"steerable key 'learning_rte' is not a leaf of the config \(did you mean 'learning_rate'\?\)"):
-        OFC(args, steerables=["learning_rte"])
+    with pytest.warns(OFCWarning) as caught:
+        ofc = OFC(args, steerables=["learning_rte", "demo_every", "config_file"])
+    with ofc:
+        assert ofc.steerables == ["demo_every"]
+        edit(ofc, demo_every="9")
+        assert wait_update(ofc) == {"demo_every": 9}
+    assert [str(w.message) for w in caught] == [
+        "OFC: steerable 'learning_rte' is not an argument (did you mean 'learning_rate'?); "
+        "it is ignored",
+        "OFC: steerable 'config_file' is set on the command line only (config_file and "
+        "wandb_config cannot change); it is ignored",
+    ]
 
 
 def test_prefigure_positional_signature(args: argparse.Namespace, tmp_path: Path) -> None:
     """``OFC(args, ofc_file, use_gui, sliders, steerables, use_wandb, debug)`` as in prefigure."""
     with OFC(args, "steer.ini", False, False, ["demo_every"], False, False) as ofc:
-        assert Path(ofc.ofc_file) == tmp_path / "myrun-steer.ini"
+        assert ofc.ofc_file == "myrun-steer.ini"
         assert ofc.steerables == ["demo_every"]
         assert ofc.gradio_url == ""
         assert ofc.use_gui is False
