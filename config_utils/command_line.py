@@ -1,476 +1,792 @@
-"""``config_utils.cli``: tyro on top of layered defaults, with provenance.
+"""``config_utils.cli``: ``tyro.cli`` with config layers, provenance and run re-creation.
 
-Layers, lowest first: dataclass defaults < config file (``--config-file``, default
-``defaults.ini`` when present) < a previous run (``--wandb-config``: W&B URL,
-``entity/project/run_id``, an offline W&B run directory or a local run directory) < the
-command line, parsed by tyro with the merged values as its defaults.
+Layers, lowest first: the class defaults < ``default=`` (an instance, as in tyro) < a config
+file (``--config-file``, default ``defaults.ini`` when present) < a previous run
+(``--from-run`` / ``--wandb-config``: a run directory, an offline W&B run directory, a W&B run
+URL or ``entity/project/run_id``, an MLflow run) < the command line, parsed by tyro with the
+merged values as its defaults.
+
+Conformance with tyro: every target and keyword argument of ``tyro.cli`` is accepted with
+tyro's meaning. The argument list is first given to tyro exactly as written; only when tyro
+refuses it are the documented superset forms applied (see :mod:`config_utils.argv`: boolean
+words, ``[1, 2]`` lists, registered variant names, regrouped union arguments, and Enum
+members by value through a tyro constructor rule). So an argument list tyro accepts means
+the same here, and one it refuses is refused here too unless a superset form makes it valid.
 
 This is the only module that imports tyro at import time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import enum
 import functools
 import inspect
+import io
 import json
+import os
 import sys
+import typing
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import tyro
 
-from .errors import ConfigError, did_you_mean
-from .layers import DEFAULT, Layer, RawValue, flatten_for, merge, variant_names
+from .argv import (
+    BUILTIN_HELP,
+    BUILTINS,
+    RESERVED_PREFIX,
+    Builtins,
+    Grammar,
+    Rewritten,
+    UsageError,
+    kebab,
+    shadowed_builtins,
+    split_builtins,
+)
+from .convert import convert, format_value
+from .errors import ConfigError, ConversionError
+from .layers import DEFAULT, Layer, RawValue, _Defaults, flatten_for, merge, variant_names
 from .provenance import provenance, set_provenance
+from .schema import TYPE_KEY, instance_leaves, is_config_instance, schema_of, shape_of
 from .sources.files import read_file
-from .tree import OMITTED, TYPE_KEY, flatten, get_path, to_primitives
-from .types import field_types, is_config_type, strip_annotated, union_members, unwrap_optional
+from .tree import OMITTED, get_path, primitive, to_primitives
+from .types import describe_type, is_config_type, is_union, strip_annotated
+
+if typing.TYPE_CHECKING:
+    from .registry import Registry
 
 T = TypeVar("T")
 
 DEFAULT_CONFIG_FILE = "defaults.ini"
 
-_LAYER_HELP = (
-    "Config layers, lowest first: dataclass defaults < --config-file PATH (default: "
-    "defaults.ini when present) < --wandb-config RUN (a W&B run URL, entity/project/run_id, "
-    "an offline W&B run directory or a local run directory) < the command line. "
-    "--print-config [--format json] prints the resolved config with the source of every "
-    "value and exits."
-)
+_last_parsed: Any = None
+
+
+# ------------------------------------------------------------------------------ targets
 
 
 @dataclasses.dataclass
-class _Builtins:
-    config_file: str | None = None
-    wandb_config: str | None = None
-    print_config: bool = False
-    format: str = "text"
+class _Target:
+    """What ``cli`` was asked to build, seen from the layers.
 
-
-class _UsageError(ConfigError):
-    pass
-
-
-def _take_builtins(argv: list[str]) -> tuple[_Builtins, list[str]]:
-    """Remove our own flags from ``argv``; tyro sees the rest."""
-    opts = _Builtins()
-    rest: list[str] = []
-    i = 0
-    valued = {"--config-file": "config_file", "--config_file": "config_file",
-              "--wandb-config": "wandb_config", "--wandb_config": "wandb_config",
-              "--format": "format"}
-    while i < len(argv):
-        token = argv[i]
-        name, eq, value = token.partition("=")
-        if name in valued:
-            if not eq:
-                if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
-                    raise _UsageError(f"{name} needs a value")
-                value = argv[i + 1]
-                i += 1
-            setattr(opts, valued[name], value)
-        elif token in ("--print-config", "--print_config"):
-            opts.print_config = True
-        else:
-            rest.append(token)
-        i += 1
-    if opts.format not in ("text", "json"):
-        raise _UsageError(f"--format: expected 'text' or 'json', got {opts.format!r}")
-    return opts, rest
-
-
-def run_layer(source: str, cls: type | None = None) -> Layer:
-    """Layer 3: a previous run's config, from a local run directory or W&B.
-
-    With ``cls``, dict-typed fields stay whole (their keys may contain dots).
+    ``kind``: ``class`` (a dataclass), ``optional`` (``Optional[dataclass]``), ``union`` (a
+    top-level union of dataclasses), ``function`` (its parameters become a generated
+    dataclass for the layers), or ``other`` (anything else tyro accepts: no layers).
     """
+
+    kind: str
+    cls: type | None = None  # the dataclass layers apply to (class, optional, function)
+    members: tuple[type, ...] = ()  # union members
+    function: Callable[..., Any] | None = None
+
+    def field_names(self) -> list[str]:
+        classes = [self.cls] if self.cls is not None else list(self.members)
+        return [f.name for c in classes for f in schema_of(c).fields]
+
+
+def _analyse(f: Any) -> _Target:
+    tp = strip_annotated(f)
+    if is_config_type(tp):
+        return _Target("class", cls=tp)
+    if is_union(tp):
+        args = [strip_annotated(a) for a in typing.get_args(tp)]
+        configs = tuple(a for a in args if is_config_type(a))
+        others = [a for a in args if not is_config_type(a)]
+        if configs and others == [type(None)] and len(configs) == 1:
+            return _Target("optional", cls=configs[0])
+        if configs and not others:
+            return _Target("union", members=configs)
+        return _Target("other")
+    if callable(tp) and not isinstance(tp, type):
+        params = _params_dataclass(tp)
+        return _Target("function", cls=params, function=tp)
+    return _Target("other")
+
+
+@functools.lru_cache(maxsize=64)
+def _params_dataclass(fn: Callable[..., Any]) -> type | None:
+    """A dataclass mirroring ``fn``'s parameters, so layers and provenance work on them.
+
+    None when the signature has ``*args``/``**kwargs`` or cannot be read.
+    """
+    try:
+        sig = inspect.signature(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except (TypeError, ValueError, NameError):
+        return None
+    specs: list[tuple[str, Any, Any]] = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            return None
+        tp = hints.get(p.name, Any)
+        if p.default is p.empty:
+            specs.append((p.name, tp, dataclasses.field()))
+        elif type(p.default).__hash__ is None:
+            specs.append((p.name, tp, dataclasses.field(default_factory=functools.partial(_copy, p.default))))
+        else:
+            specs.append((p.name, tp, dataclasses.field(default=p.default)))
+    try:
+        cls = dataclasses.make_dataclass(f"{getattr(fn, '__name__', 'main')}_arguments", specs, kw_only=True)
+    except (TypeError, ValueError):
+        return None
+    cls.__doc__ = inspect.getdoc(fn) or ""
+    cls.__module__ = getattr(fn, "__module__", __name__)
+    return cls
+
+
+def _copy(value: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(value)
+
+
+def last_parsed() -> Any:
+    """The arguments of the last function target ``cli`` called, as an instance of a
+    generated dataclass (one field per parameter) carrying their provenance — pass it to
+    :func:`config_utils.save_run` or :func:`config_utils.provenance`. For a dataclass
+    target this is the returned config itself."""
+    return _last_parsed
+
+
+# ------------------------------------------------------------------------------- layers
+
+
+def run_layer(source: str, cls: type | None = None, registry: Registry | None = None) -> Layer:
+    """A previous run's config as a layer: a local run directory, an offline W&B run
+    directory, an MLflow run reference or a W&B run. With ``cls``, dict-typed fields stay
+    whole (their keys may contain dots)."""
     from .sources.runs import is_run_dir, load_run
 
+    text = False
     path = Path(source).expanduser()
     if path.exists() and is_run_dir(path):
         nested = load_run(path)["config"]
         label = f"run:{source}"
+    elif _is_mlflow_reference(source):
+        from .sources import mlflow as mlflow_source
+
+        nested, text = mlflow_source.pull_run(source)
+        label = mlflow_source.run_label(source)
     else:
         from .sources import wandb as wandb_source
 
         nested = wandb_source.pull_config(source)
         label = wandb_source.run_label(source)
+    from .tree import flatten
+
+    flat = flatten_for(cls, nested, registry=registry) if cls is not None else flatten(nested)
     values = {
-        k: RawValue(v, label, text=False)
-        for k, v in (flatten_for(cls, nested) if cls is not None else flatten(nested)).items()
+        k: RawValue(v, label, text=text)
+        for k, v in flat.items()
         if not (isinstance(v, str) and v == OMITTED)
     }
     return Layer(name=label, values=values, lenient=True)
 
 
-@functools.lru_cache(maxsize=64)
-def _shape(cls: type) -> tuple[dict[str, Any], dict[str, tuple[type, ...]]]:
-    """Every leaf path reachable under any union variant → declared type, and every
-    union-typed path → its variants. Cached per config class; treat as read-only."""
-    leaves: dict[str, Any] = {}
-    unions: dict[str, tuple[type, ...]] = {}
-
-    def walk(c: type, prefix: str) -> None:
-        for name, tp in field_types(c).items():
-            path = prefix + name
-            members = union_members(tp)
-            if members:
-                unions[path] = members
-                for m in members:
-                    walk(m, path + ".")
-                continue
-            inner = strip_annotated(unwrap_optional(tp)[0])
-            if is_config_type(inner):
-                walk(inner, path + ".")
-            else:
-                leaves[path] = tp
-
-    walk(cls, "")
-    return leaves, unions
-
-
-def _leaf_types_all_variants(cls: type) -> dict[str, Any]:
-    return _shape(cls)[0]
-
-
-def _variant_fields_of(cls: type) -> dict[str, tuple[type, ...]]:
-    return _shape(cls)[1]
-
-
-def _kebab(name: str) -> str:
+def _is_mlflow_reference(source: str) -> bool:
     try:
-        from tyro._strings import hyphen_separated_from_camel_case
-
-        return str(hyphen_separated_from_camel_case(name))
-    except Exception:  # private helper moved: a close approximation
-        import re
-
-        return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+        from .sources import mlflow as mlflow_source
+    except ImportError:
+        return False
+    check = getattr(mlflow_source, "is_reference", None)
+    return bool(check(source)) if check is not None else False
 
 
-def _norm_flag(name: str) -> str:
-    return name.replace("-", "_")
+def _file_layers(opts: Builtins, config_file: str | Path | None, target: _Target) -> list[Layer]:
+    explicit = opts.config_file is not None
+    if explicit:
+        path = Path(str(opts.config_file))
+    elif config_file is not None:
+        path = Path(config_file)
+    else:
+        return []
+    wanted = explicit or str(config_file) != DEFAULT_CONFIG_FILE
+    if not wanted and not path.is_file():
+        return []
+    if target.cls is None and target.kind != "union":
+        if wanted:
+            raise UsageError(f"{path}: a config file needs a dataclass (or function) target")
+        return []
+    return [read_file(path)]
 
 
-def _rewrite_argv(cls: type, argv: list[str]) -> tuple[list[str], dict[str, str], dict[str, str]]:
-    """Make sweep-style and registered-name arguments tyro-ready; note what the CLI set.
+def _take_top_type(layers: list[Layer], members: tuple[type, ...], registry: Registry | None) -> tuple[type | None, str]:
+    """For a top-level union target: the variant the highest layer names with ``_type``."""
+    from .layers import resolve_variant
 
-    - ``--flag=True`` / ``--flag=False`` on a bool field → ``--flag`` / ``--no-flag``;
-    - ``--dims=[1, 2]`` on a list/tuple field → ``--dims 1 2``;
-    - ``loss.module:loss-module2`` (a registered target name) → tyro's subcommand name.
-
-    Returns the new argv, ``{leaf path: flag}`` and ``{union path: subcommand token}``.
-    """
-    leaves = _leaf_types_all_variants(cls)
-    by_flag = {_norm_flag(p): p for p in leaves}
-    variants = _variant_fields_of(cls)
-    aliases: dict[str, str] = {}
-    for path, members in variants.items():
-        for m in members:
-            tyro_name = f"{path}:{_kebab(m.__name__)}"
-            for n in variant_names(m):
-                for alias in (_kebab(n), n, n.lower()):
-                    aliases.setdefault(f"{path}:{alias}", tyro_name)
-                    aliases.setdefault(f"{_norm_flag(path)}:{alias}", tyro_name)
-    type_flags = {_norm_flag(path) + "." + TYPE_KEY: path for path in variants}
-    out: list[str] = []
-    set_leaves: dict[str, str] = {}
-    set_variants: dict[str, str] = {}
-    pending_type: str | None = None  # `--loss.module._type NAME`: the name comes next
-    for token in _join_bool_values(argv, by_flag, leaves):
-        if pending_type is not None:
-            target = aliases.get(f"{pending_type}:{token}") or aliases.get(f"{pending_type}:{token.lower()}")
-            if target is None:
-                raise _UsageError(_bad_variant(pending_type, token, variants[pending_type]))
-            set_variants[pending_type] = f"--{pending_type}.{TYPE_KEY}={token}"
-            out.append(target)
-            pending_type = None
-            continue
-        if token.startswith("--"):
-            name, eq, value = token[2:].partition("=")
-            key = _norm_flag(name)
-            if key in type_flags:
-                # W&B sweeps pass the pushed config's `_type` tags as flags
-                union = type_flags[key]
-                if not eq:
-                    pending_type = union
-                    continue
-                target = aliases.get(f"{union}:{value}") or aliases.get(f"{union}:{value.lower()}")
-                if target is None:
-                    raise _UsageError(_bad_variant(union, value, variants[union]))
-                set_variants[union] = token
-                out.append(target)
-                continue
-            parent, dot, leaf = key.rpartition(".")
-            positive = parent + dot + leaf[3:]
-            negated = leaf.startswith("no_") and positive in by_flag and key not in by_flag
-            leaf_path = by_flag.get(positive if negated else key)
-            if leaf_path is not None:
-                set_leaves[leaf_path] = "--" + name
-                inner = strip_annotated(leaves[leaf_path])  # Optional[bool] takes a value in tyro
-                if eq and inner is bool and not negated:
-                    v = value.strip().lower()
-                    if v in ("true", "1", "yes"):
-                        out.append("--" + name)
-                        continue
-                    if v in ("false", "0", "no"):
-                        parent, dot, leaf = name.rpartition(".")
-                        out.append("--" + parent + dot + "no-" + leaf.replace("_", "-"))
-                        continue
-                if eq and value.strip().startswith(("[", "(")):
-                    import ast
-
-                    try:
-                        items = ast.literal_eval(value.strip())
-                    except (ValueError, SyntaxError):
-                        items = None
-                    if isinstance(items, (list, tuple)):
-                        out.append("--" + name)
-                        out.extend(str(x) for x in items)
-                        continue
-        elif ":" in token and not token.startswith("-"):
-            target = aliases.get(token) or aliases.get(_norm_flag(token))
-            if target is not None:
-                set_variants[target.split(":", 1)[0]] = token
-                out.append(target)
-                continue
-        out.append(token)
-    if pending_type is not None:
-        raise _UsageError(f"--{pending_type}.{TYPE_KEY} needs a value")
-    return out, set_leaves, set_variants
+    chosen: type | None = None
+    source = DEFAULT
+    union_type = typing.Union[members]  # type: ignore[valid-type]  # noqa: UP007
+    for layer in layers:
+        raw = layer.values.pop(TYPE_KEY, None)
+        if raw is not None:
+            chosen = resolve_variant(raw.value, union_type, key=TYPE_KEY, where=raw.source, registry=registry)
+            source = raw.source
+    return chosen, source
 
 
-_BOOL_WORDS = {"true", "false", "1", "0", "yes", "no"}
+# ------------------------------------------------------------------------ tyro, twice
 
 
-def _join_bool_values(argv: list[str], by_flag: dict[str, str], leaves: dict[str, Any]) -> list[str]:
-    """``--flag False`` → ``--flag=False`` for a bool field (prefigure users write it so; tyro's
-    bool flags take no value, and prefigure itself read ``--flag False`` as True)."""
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if token.startswith("--") and "=" not in token and i + 1 < len(argv):
-            if argv[i + 1].strip().lower() in _BOOL_WORDS:
-                path = by_flag.get(_norm_flag(token[2:]))
-                if path is not None and strip_annotated(leaves[path]) is bool:
-                    out.append(f"{token}={argv[i + 1]}")
-                    i += 2
-                    continue
-        out.append(token)
-        i += 1
-    return out
+class _Deferred:
+    """Returned to tyro instead of calling a function target (we call it afterwards)."""
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.args = args
+        self.kwargs = kwargs
 
 
-def _bad_variant(union: str, name: str, members: tuple[type, ...]) -> str:
-    choices = [n for m in members for n in variant_names(m)]
-    return (
-        f"--{union}.{TYPE_KEY}: expected one of {', '.join(choices)}, got {name!r}"
-        f"{did_you_mean(name, choices)}"
-    )
+def _recorder(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def record(*args: Any, **kwargs: Any) -> _Deferred:
+        return _Deferred(args, kwargs)
+
+    return record
 
 
-def _order_for_subcommands(
-    argv: list[str], default: Any, cls: type, set_by: dict[str, str] | None = None
-) -> list[str]:
-    """Put each union field's arguments after its subcommand, adding the default one.
+def _superset_registry() -> Any:
+    """tyro constructor rules for the value forms the one conversion adds: Enum members by
+    name or value, and the boolean words, for arguments that take a value."""
+    from tyro.constructors import ConstructorRegistry, PrimitiveConstructorSpec, PrimitiveTypeInfo
 
-    tyro applies arguments to the directly preceding subcommand, so ``--loss.module.p3 4``
-    without ``loss.module:...`` before it fails. W&B sweeps and people pass flat
-    ``--key=value`` lists, so arguments are regrouped: the root's first, then for each
-    union field (outermost first) its subcommand (the chosen or current variant) and its
-    arguments.
-    """
-    variants = _variant_fields_of(cls)
-    if not variants or any(t in ("-h", "--help") for t in argv):
-        return argv
-    set_by = {} if set_by is None else set_by
-    unions = sorted(variants, key=lambda p: p.count("."))
-    buckets: dict[str, list[str]] = {"": []}
-    chosen: dict[str, str] = {}
-    current = ""
+    reg = ConstructorRegistry()
+
+    def make(tp: Any, metavar: str) -> Any:
+        return PrimitiveConstructorSpec(
+            nargs=1,
+            metavar=metavar,
+            instance_from_str=lambda args: convert(args[0], tp, key="argument", where="command line"),
+            is_instance=lambda x: isinstance(x, tp),
+            str_from_instance=lambda x: [format_value(x, tp)],
+            choices=None,
+        )
+
+    @reg.primitive_rule
+    def enum_by_name_or_value(info: PrimitiveTypeInfo) -> Any:
+        tp = info.type
+        if not (inspect.isclass(tp) and issubclass(tp, enum.Enum)):
+            return None
+        if any(type(m).__name__ == "_EnumChoicesFromValues" or m is tyro.conf.EnumChoicesFromValues for m in info.markers):
+            return None
+        return make(tp, "{" + ",".join(tp.__members__) + "}")
+
+    @reg.primitive_rule
+    def bool_words(info: PrimitiveTypeInfo) -> Any:
+        if info.type is not bool:
+            return None
+        return make(bool, "{True,False}")
+
+    return reg
+
+
+class _Buffer(io.StringIO):
+    """Collects output while answering ``isatty()`` like the stream it stands in for, so
+    tyro formats (boxes, colours) as it would for the real terminal."""
+
+    def __init__(self, real: Any) -> None:
+        super().__init__()
+        self._real = real
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._real.isatty())
+        except (AttributeError, ValueError):
+            return False
+
+
+@contextlib.contextmanager
+def _captured() -> Any:
+    out, err = _Buffer(sys.stdout), _Buffer(sys.stderr)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        yield out, err
+
+
+def _replay(out: io.StringIO, err: io.StringIO) -> None:
+    if out.getvalue():
+        sys.stdout.write(out.getvalue())
+        sys.stdout.flush()
+    if err.getvalue():
+        sys.stderr.write(err.getvalue())
+        sys.stderr.flush()
+
+
+def _wants_help(argv: list[str]) -> bool:
     for token in argv:
-        if ":" in token and not token.startswith("-") and token.split(":", 1)[0] in variants:
-            chosen[token.split(":", 1)[0]] = token
-            continue
-        if token.startswith("--"):
-            key = _norm_flag(token[2:].partition("=")[0])
-            owners = [u for u in unions if key.startswith(_norm_flag(u) + ".")]
-            current = owners[-1] if owners else ""
-        buckets.setdefault(current, []).append(token)
-    out = list(buckets.get("", []))
-    for union in unions:
-        needed = any(b for u, b in buckets.items() if u and (u == union or u.startswith(union + ".")))
-        sub = chosen.get(union)
-        if sub is None and needed:
-            value = _safe_get(default, union)
-            if dataclasses.is_dataclass(value):
-                sub = f"{union}:{_kebab(type(value).__name__)}"
-        if sub is not None:
-            out.append(sub)
-            _check_variant_flags(union, sub, variants[union], buckets.get(union, []), set_by)
-        out.extend(buckets.get(union, []))
-    return out
+        if token == "--":
+            return False
+        if token in ("-h", "--help", "--help-verbose") or token.startswith("--tyro-"):
+            return True
+    return False
 
 
-def _check_variant_flags(
-    union: str, token: str, members: tuple[type, ...], flags: list[str], set_by: dict[str, str]
-) -> None:
-    """A flag that the selected variant lacks but another variant has: say which, instead
-    of tyro's generic "unrecognized options" listing every variant's flags."""
-    by_token = {f"{union}:{_kebab(m.__name__)}": m for m in members}
-    current = by_token.get(token)
-    if current is None:
-        return
-    for flag in flags:
-        if not flag.startswith("--"):
-            continue
-        rest = _norm_flag(flag[2:].partition("=")[0])[len(union) + 1 :]
-        if rest in _leaf_flags(current):
-            continue
-        having = [m for m in members if m is not current and rest in _leaf_flags(m)]
-        if having:
-            names = " or ".join(m.__name__ for m in having)
-            verb = "has" if len(having) == 1 else "have"
-            raise _UsageError(
-                f"unknown flag {flag.partition('=')[0]!r}: {union!r} is {current.__name__} "
-                f"(from {set_by.get(union, 'default')}), which has no {rest!r}; {names} {verb} it "
-                f"(choose it with {union}:{_kebab(variant_names(having[0])[-1])} "
-                f"or --{union}.{TYPE_KEY}={having[0].__name__})"
-            )
+def _parse_twice(
+    call: Callable[[list[str], bool], Any],
+    argv: list[str],
+    superset: Callable[[], list[str]],
+) -> tuple[Any, list[str]]:
+    """tyro on ``argv`` as written; if tyro refuses it, on the superset forms' rewriting.
+
+    Returns (tyro's result, the argument list that produced it). When both refuse, tyro's
+    message for the arguments as written is shown and the exit status is tyro's.
+    """
+    if _wants_help(argv):
+        return call(argv, False), argv
+    with _captured() as (out, err):
+        try:
+            result = call(argv, False)
+        except SystemExit as exc:
+            first_exit: SystemExit | None = exc
+        else:
+            first_exit = None
+    if first_exit is None:
+        _replay(out, err)
+        return result, argv
+    if first_exit.code in (0, None):
+        _replay(out, err)
+        raise first_exit
+    second = superset()  # may raise UsageError with a clearer message
+    if second == argv and not _superset_may_help(argv):
+        _replay(out, err)
+        raise first_exit
+    with _captured() as (out2, err2):
+        try:
+            result = call(second, True)
+        except SystemExit:
+            second_failed = True
+        else:
+            second_failed = False
+    if second_failed:
+        _replay(out, err)
+        raise first_exit
+    _replay(out2, err2)
+    return result, second
 
 
-def _leaf_flags(cls: type) -> set[str]:
-    return {_norm_flag(p) for p in _leaf_types_all_variants(cls)}
+def _superset_may_help(argv: list[str]) -> bool:
+    """Without any rewriting, only the constructor rules (Enum values, boolean words for
+    value-taking bools) can turn a refusal into a parse."""
+    return bool(argv)
 
 
-def _description(cls: type, description: str | None) -> str:
-    if description is None:
-        doc = inspect.getdoc(cls) or ""
-        if doc.startswith(cls.__name__ + "("):  # dataclass's generated signature, not prose
-            doc = ""
-        description = doc
-    return (description + "\n\n" if description else "") + _LAYER_HELP
+# --------------------------------------------------------------------------------- cli
 
 
 def cli(
-    cls: type[T],
+    f: Any,
     *,
-    args: Sequence[str] | None = None,
-    config_file: str | Path | None = DEFAULT_CONFIG_FILE,
-    strict: bool = False,
     prog: str | None = None,
     description: str | None = None,
-    **tyro_kwargs: Any,
-) -> T:
-    """Parse the command line on top of the config file and run layers; return a ``cls``.
+    args: Sequence[str] | None = None,
+    default: Any = tyro.MISSING_NONPROP,
+    return_unknown_args: bool = False,
+    use_underscores: bool = False,
+    console_outputs: bool = True,
+    add_help: bool = True,
+    compact_help: bool = False,
+    config: Sequence[Any] | None = None,
+    registry: Any = None,
+    config_file: str | Path | None = DEFAULT_CONFIG_FILE,
+    strict: bool = False,
+    config_registry: Registry | None = None,
+    **deprecated_kwargs: Any,
+) -> Any:
+    """``tyro.cli`` on top of the config layers; returns what ``tyro.cli`` returns.
 
-    ``config_file`` is the default for ``--config-file``; the default ``defaults.ini`` is
-    skipped when absent, while an explicit path that is missing is an error. ``strict``
-    turns unknown keys in a pulled run into errors instead of warnings. Mistakes in files,
-    runs or arguments print a short message and exit with status 2.
+    Every argument of ``tyro.cli`` keeps tyro's meaning (``registry=`` is tyro's
+    constructor registry; ``default=`` is a layer just above the class defaults). Ours:
+
+    - ``config_file``: the default of ``--config-file``; the default ``defaults.ini`` is
+      skipped when absent, an explicit path that is missing is an error; None: no file.
+    - ``strict``: unknown keys in a pulled run are errors instead of warnings.
+    - ``config_registry``: the :class:`config_utils.Registry` whose registered names select
+      union variants (default: ``config_utils.registry``).
+
+    Mistakes in files, runs or built-in flags print one line and exit with status 2.
     """
+    global _last_parsed
     argv = list(sys.argv[1:] if args is None else args)
+    target = _analyse(f)
+    name = prog or Path(sys.argv[0]).name or "python"
+    tyro_kwargs: dict[str, Any] = dict(
+        prog=prog,
+        description=description,
+        return_unknown_args=return_unknown_args,
+        use_underscores=use_underscores,
+        console_outputs=console_outputs,
+        add_help=add_help,
+        compact_help=compact_help,
+        config=config,
+        registry=registry,
+        **deprecated_kwargs,
+    )
     try:
-        opts, rest = _take_builtins(argv)
-        layers: list[Layer] = []
-        explicit = opts.config_file is not None
-        path = Path(opts.config_file) if opts.config_file is not None else Path(config_file or "")
-        if explicit or (config_file is not None and config_file != DEFAULT_CONFIG_FILE):
-            layers.append(read_file(path))
-        elif config_file is not None and path.is_file():
-            layers.append(read_file(path))
-        if opts.wandb_config:
-            layers.append(run_layer(opts.wandb_config, cls))
+        opts, rest = split_builtins(argv, shadowed_builtins(target.field_names()))
+        if opts.print_schema:
+            _print_and_exit(json.dumps(schema_document(f, target, config_registry), indent=2))
+        layers = _file_layers(opts, config_file, target)
+        if opts.run:
+            if target.cls is None and target.kind != "union":
+                raise UsageError(f"--from-run {opts.run}: a run layer needs a dataclass (or function) target")
+            layers.append(run_layer(opts.run, target.cls, config_registry))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            default, prov = merge(cls, layers, strict=strict, missing=tyro.MISSING)
+            built = _build_default(target, layers, default, strict, config_registry)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
-        rest, set_leaves, set_variants = _rewrite_argv(cls, rest)
-        chosen_by = {u: f"cli:{t}" for u, t in set_variants.items()}
-        for key, source in prov.items():
-            if key.endswith("." + TYPE_KEY):
-                chosen_by.setdefault(key[: -len(TYPE_KEY) - 1], source)
-        rest = _order_for_subcommands(rest, default, cls, chosen_by)
     except ConfigError as exc:
-        _exit_usage(exc, prog)
-    cfg = tyro.cli(
-        cls,
-        args=rest,
-        default=default,
-        prog=prog,
-        description=_description(cls, description),
-        **tyro_kwargs,
-    )
-    prov = _cli_provenance(cfg, default, prov, set_leaves, set_variants)
-    set_provenance(cfg, prov)
+        _exit_usage(exc, name)
+    if _wants_help(rest) and add_help:
+        _print_help_with_builtins(lambda: _call_tyro(f, target, built, rest, tyro_kwargs, False), target)
+    cls_for_grammar = built.cls
+    grammar = Grammar(shape_of(cls_for_grammar), lambda c: variant_names(c, config_registry)) if cls_for_grammar else None
+
+    def superset() -> list[str]:
+        if grammar is None:
+            return rest
+        rewritten = grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config))
+        return grammar.regroup(rewritten.argv, built.current_variant, built.chosen_by)
+
+    try:
+        result, used = _parse_twice(
+            lambda a, extra: _call_tyro(f, target, built, a, tyro_kwargs, extra), rest, superset
+        )
+    except ConfigError as exc:
+        _exit_usage(exc, name)
+    unknown: list[str] | None = None
+    if return_unknown_args:
+        result, unknown = result
+    cfg, result = _finish_call(target, built, result)
+    if cfg is not None and is_config_instance(cfg):
+        set_provenance(cfg, _provenance(cfg, built, _noted(cfg, rest, used, target, config, config_registry)))
+        _last_parsed = cfg
     if opts.print_config:
-        print(format_config(cfg, fmt=opts.format))
-        raise SystemExit(0)
-    return cfg
+        _print_and_exit(format_config(cfg, fmt=opts.format) if cfg is not None else repr(result))
+    if cfg is not None and os.environ.get("FLOWS_RUN_DIR"):
+        from .sources.runs import save_run
+
+        save_run(cfg, os.environ["FLOWS_RUN_DIR"], argv=[sys.argv[0], *argv])
+    return (result, unknown) if return_unknown_args else result
 
 
-def _exit_usage(exc: BaseException, prog: str | None) -> Any:
-    name = prog or Path(sys.argv[0]).name or "python"
-    print(f"{name}: error: {exc}", file=sys.stderr)
-    raise SystemExit(2)
+def _noted(
+    cfg: Any, rest: list[str], used: list[str], target: _Target, config: Sequence[Any] | None,
+    registry: Registry | None,
+) -> Rewritten:
+    """What the command line set, named by the flags as the user wrote them."""
+    grammar = Grammar(shape_of(type(cfg)), lambda c: variant_names(c, registry))
+    if used is rest:
+        return grammar.noted(rest)
+    try:
+        return grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config))
+    except ConfigError:
+        return grammar.noted(used)
 
 
-def _cli_provenance(
-    cfg: Any,
-    default: Any,
-    prov: dict[str, str],
-    set_leaves: dict[str, str],
-    set_variants: dict[str, str],
-) -> dict[str, str]:
+def _has_positionals(target: _Target, config: Sequence[Any] | None) -> bool:
+    """``--flag False`` may be a flag and a positional value when the config has positional
+    arguments: then the boolean words are not joined to the flag."""
+    markers = list(config or ())
+    if any("Positional" in getattr(m, "__name__", type(m).__name__) for m in markers):
+        return True
+    if target.kind == "function":
+        return True  # tyro makes required positional-only parameters positional
+    classes = [target.cls] if target.cls is not None else list(target.members)
+    for c in classes:
+        for node in shape_of(c).nodes.values():
+            for meta in getattr(node.type, "__metadata__", ()):
+                if "Positional" in repr(meta):
+                    return True
+    return False
+
+
+@dataclasses.dataclass
+class _Built:
+    """The merged default handed to tyro and what provenance needs to know about it."""
+
+    cls: type | None  # the dataclass the layers and the grammar work on
+    default: Any  # what tyro gets as ``default=`` (tyro.MISSING_NONPROP for none)
+    prov: dict[str, str]  # provenance of the layered values
+    layered: bool  # a file or run layer took part
+    chosen_by: dict[str, str]
+    top_type: tuple[type | None, str] = (None, DEFAULT)
+    union_members: tuple[type, ...] = ()  # a top-level union target's members
+    _defaults: _Defaults | None = None
+
+    def current_variant(self, union: str) -> type | None:
+        if self.cls is None:
+            return None
+        if self._defaults is None:
+            base = self.default if is_config_instance(self.default) else None
+            self._defaults = _Defaults(self.cls, base)
+        return self._defaults.class_at(union)
+
+
+def _build_default(
+    target: _Target, layers: list[Layer], default: Any, strict: bool, registry: Registry | None
+) -> _Built:
+    base = default if is_config_instance(default) else None
+    cls = target.cls
+    top: tuple[type | None, str] = (None, DEFAULT)
+    if target.kind == "union":
+        chosen, source = _take_top_type(layers, target.members, registry) if layers else (None, DEFAULT)
+        if chosen is None and base is not None and type(base) in target.members:
+            chosen = type(base)
+        if chosen is not None and base is not None and type(base) is not chosen:
+            base = None
+        cls = chosen
+        top = (chosen, source)
+        if cls is None:
+            if any(layer.values for layer in layers):
+                raise UsageError(
+                    f"{layers[-1].name}: the config is one of "
+                    f"{', '.join(m.__name__ for m in target.members)}; set {TYPE_KEY} to choose"
+                )
+            return _Built(None, default, {}, False, {}, top, target.members)
+    if cls is None or not layers:
+        return _Built(cls, default, {}, False, {}, top, target.members)
+    merged, prov = merge(cls, layers, strict=strict, missing=tyro.MISSING, base=base, registry=registry)
+    chosen_by = {u: s for k, s in prov.items() if k.endswith("." + TYPE_KEY) for u in [k[: -len(TYPE_KEY) - 1]]}
+    return _Built(cls, merged, prov, True, chosen_by, top, target.members)
+
+
+def _call_tyro(
+    f: Any, target: _Target, built: _Built, argv: list[str], kwargs: dict[str, Any], superset: bool
+) -> Any:
+    kwargs = dict(kwargs)
+    tyro_f = f
+    if target.kind == "function":
+        assert target.function is not None
+        if built.layered:
+            assert built.cls is not None
+            tyro_f = built.cls
+            if kwargs.get("description") is None:
+                kwargs["description"] = inspect.getdoc(target.function) or None
+        else:
+            tyro_f = _recorder(target.function)
+    if built.default is not tyro.MISSING_NONPROP:
+        kwargs["default"] = built.default
+    if not superset:
+        return tyro.cli(tyro_f, args=argv, **kwargs)
+    with _superset_registry():
+        return tyro.cli(tyro_f, args=argv, **kwargs)
+
+
+def _finish_call(target: _Target, built: _Built, result: Any) -> tuple[Any, Any]:
+    """(the config object provenance attaches to, what ``cli`` returns)."""
+    if target.kind != "function":
+        return result, result
+    assert target.function is not None
+    if isinstance(result, _Deferred):
+        params = _arguments_instance(target, result.args, result.kwargs)
+        return params, target.function(*result.args, **result.kwargs)
+    # layered: tyro built the generated arguments dataclass
+    kwargs = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    return result, _call_with(target.function, kwargs)
+
+
+def _call_with(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    sig = inspect.signature(fn)
+    positional = [kwargs.pop(p.name) for p in sig.parameters.values() if p.kind is p.POSITIONAL_ONLY]
+    return fn(*positional, **kwargs)
+
+
+def _arguments_instance(target: _Target, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if target.cls is None or target.function is None:
+        return None
+    bound = inspect.signature(target.function).bind(*args, **kwargs)
+    bound.apply_defaults()
+    try:
+        return target.cls(**bound.arguments)
+    except TypeError:
+        return None
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def _provenance(cfg: Any, built: _Built, noted: Rewritten) -> dict[str, str]:
+    label = _cli_label()
     out: dict[str, str] = {}
-    for path, token in set_variants.items():
-        out[f"{path}.{TYPE_KEY}"] = f"cli:{token}"
+    top_type, top_source = built.top_type
+    if built.cls is None or type(cfg) is not top_type:
+        top_type, top_source = None, DEFAULT
+    for path, token in noted.set_variants.items():
+        out[f"{path}.{TYPE_KEY}"] = label or f"cli:{token}"
     changed = {
-        path for path in set_variants
-        if type(_safe_get(cfg, path)) is not type(_safe_get(default, path))
+        path
+        for path in noted.set_variants
+        if type(_safe_get(cfg, path)) is not type(_safe_get(built.default, path))
     }
-    for path in _current_leaves(cfg):
-        if path in set_leaves:
-            out[path] = f"cli:{set_leaves[path]}"
+    current = instance_leaves(cfg, with_types=True)
+    for path in current:
+        if path.endswith("." + TYPE_KEY):
+            union = path[: -len(TYPE_KEY) - 1]
+            if path not in out:
+                out[path] = built.prov.get(path, DEFAULT) if union not in changed else DEFAULT
+            continue
+        if path in noted.set_leaves:
+            out[path] = label or f"cli:{noted.set_leaves[path]}"
         elif any(path.startswith(p + ".") for p in changed):
             out[path] = DEFAULT
         else:
-            out[path] = prov.get(path, DEFAULT)
-    for path, source in prov.items():
-        if path.endswith("." + TYPE_KEY) and path not in out:
-            union = path[: -len(TYPE_KEY) - 1]
-            if union not in changed:
-                out[path] = source
-    order = {p: i for i, p in enumerate(_current_leaves(cfg, with_types=True))}
-    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
+            out[path] = built.prov.get(path, DEFAULT)
+    order = {p: i for i, p in enumerate(current)}
+    result = dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
+    if built.union_members:
+        token = kebab(type(cfg).__name__)
+        if top_type is None and token in noted.argv:
+            top_source = label or f"cli:{token}"
+        result = {TYPE_KEY: top_source, **result}
+    return result
+
+
+def _cli_label() -> str | None:
+    """``sweep:<id>/trial:<n>`` for a sweep trial (the sweep sets FLOWS_SWEEP_TRIAL)."""
+    trial = os.environ.get("FLOWS_SWEEP_TRIAL")
+    return f"sweep:{trial}" if trial else None
 
 
 def _safe_get(obj: Any, path: str) -> Any:
     try:
         return get_path(obj, path)
-    except (AttributeError, KeyError):
+    except (AttributeError, KeyError, TypeError):
         return None
 
 
-def _current_leaves(cfg: Any, prefix: str = "", with_types: bool = False) -> list[str]:
-    """Leaf paths of an instance in field order; ``with_types`` adds ``x._type`` entries."""
-    out: list[str] = []
-    types = field_types(type(cfg))
-    for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name, None)
-        path = prefix + f.name
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            if with_types and union_members(types[f.name]):
-                out.append(path + "." + TYPE_KEY)
-            out.extend(_current_leaves(value, path + ".", with_types))
+# ----------------------------------------------------------------- help, schema, output
+
+
+def _print_help_with_builtins(show_help: Callable[[], Any], target: _Target) -> None:
+    """tyro's help, then the built-in flags in a box of the same style."""
+    with _captured() as (out, err):
+        try:
+            show_help()
+        except SystemExit as exc:
+            code = exc.code
         else:
-            out.append(path)
-    return out
+            code = 0
+    text = out.getvalue()
+    if code in (0, None) and text:
+        shadowed = shadowed_builtins(target.field_names())
+        text = text.rstrip("\n") + "\n" + _builtins_box(text, shadowed) + "\n"
+        out = io.StringIO(text)
+    _replay(out, err)
+    raise SystemExit(code)
+
+
+def _builtins_box(help_text: str, shadowed: set[str]) -> str:
+    """The built-in flags as one more group of tyro's help, in tyro's style (boxed on a
+    terminal, plain otherwise)."""
+    import textwrap
+
+    rows: list[tuple[str, str]] = []
+    for name in BUILTINS:
+        metavar, text = BUILTIN_HELP[name]
+        spellings = [RESERVED_PREFIX + name] if name in shadowed else [f"--{name}", RESERVED_PREFIX + name]
+        rows.append((", ".join(spellings) + (f" {metavar}" if metavar else ""), text))
+    lines_in = help_text.splitlines()
+    boxed = any(line.startswith("╭") for line in lines_in)
+    width = max((len(line.rstrip()) for line in lines_in if line.strip()), default=80)
+    width = max(min(width, 120), 60)
+    inner = width - 4
+    left = max(len(r[0]) for r in rows)
+    lines: list[str] = []
+    for flag, text in rows:
+        if left + 2 + 30 <= inner:
+            wrapped = textwrap.wrap(text, inner - left - 2) or [""]
+            lines.append(f"{flag:<{left}}  {wrapped[0]}")
+            lines.extend(" " * (left + 2) + more for more in wrapped[1:])
+        else:
+            lines.append(flag)
+            lines.extend("    " + more for more in textwrap.wrap(text, inner - 4))
+    note = "A field of the config with the same name takes the plain spelling; --flows:NAME always works."
+    lines += textwrap.wrap(note, inner)
+    title = "config layers (flows-workspace)"
+    if boxed:
+        top = "╭─ " + title + " " + "─" * max(width - 5 - len(title), 1) + "╮"
+        body = [f"│ {line:<{inner}} │" for line in lines]
+        return "\n".join([top, *body, "╰" + "─" * (width - 2) + "╯"])
+    return "\n".join([f" {title}", " " + "-" * (width - 2), *(f" {line}" for line in lines)])
+
+
+def schema_document(f: Any, target: _Target | None = None, registry: Registry | None = None) -> dict[str, Any]:
+    """What ``--print-schema`` prints: every leaf path under any variant with its type and
+    default, and every union field with the names that select each variant."""
+    target = target or _analyse(f)
+    classes: list[tuple[str, type]] = []
+    if target.cls is not None:
+        classes.append(("", target.cls))
+    elif target.kind == "union":
+        classes.extend(("", m) for m in target.members)
+    leaves: dict[str, Any] = {}
+    unions: dict[str, Any] = {}
+    if target.kind == "union":
+        unions[""] = {"choices": {m.__name__: variant_names(m, registry) for m in target.members}, "default": None}
+    for _, cls in classes:
+        shape = shape_of(cls)
+        defaults = _Defaults(cls)
+        for path, tp in shape.leaves.items():
+            entry: dict[str, Any] = {"type": describe_type(tp)}
+            under = dict(shape.under.get(path, {}))
+            value = _default_for_schema(defaults, path, under)
+            if value is not _NO_VALUE:
+                entry["default"] = value
+            if under:
+                entry["under"] = {u: [m.__name__ for m in ms] for u, ms in under.items()}
+            if target.kind == "union":
+                entry.setdefault("under", {})[""] = [cls.__name__]
+            leaves.setdefault(path, entry)
+        for path, members in shape.unions.items():
+            current = defaults.class_at(path)
+            unions.setdefault(path, {
+                "choices": {m.__name__: variant_names(m, registry) for m in members},
+                "default": current.__name__ if current is not None else None,
+            })
+    name = getattr(strip_annotated(f), "__qualname__", repr(f))
+    return {
+        "format": "flows-workspace/schema",
+        "version": 1,
+        "config_type": f"{getattr(strip_annotated(f), '__module__', '')}:{name}",
+        "leaves": leaves,
+        "unions": unions,
+    }
+
+
+_NO_VALUE = object()
+
+
+def _default_for_schema(defaults: _Defaults, path: str, under: dict[str, tuple[type, ...]]) -> Any:
+    for union, members in under.items():
+        if defaults.class_at(union) not in members:
+            # under another variant than the default one: that variant's class default
+            member = members[0]
+            rest = path[len(union) + 1:]
+            value = _Defaults(member).at(rest)
+            return _NO_VALUE if value is _MISSING else primitive(value)
+    value = defaults.at(path)
+    return _NO_VALUE if value is _MISSING else primitive(value)
+
+
+from .schema import MISSING as _MISSING  # noqa: E402
+
+
+def _print_and_exit(text: str) -> None:
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head -1`: the reader has gone, which is fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(0)
+
+
+def _exit_usage(exc: BaseException, name: str) -> Any:
+    print(f"{name}: error: {exc}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def format_config(cfg: Any, *, fmt: str = "text") -> str:
@@ -479,11 +795,11 @@ def format_config(cfg: Any, *, fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps({"config": to_primitives(cfg), "provenance": prov}, indent=2)
     rows: list[tuple[str, str, str]] = []
-    for path in _current_leaves(cfg, with_types=True):
+    for path in instance_leaves(cfg, with_types=True):
         if path.endswith("." + TYPE_KEY):
             value = type(get_path(cfg, path[: -len(TYPE_KEY) - 1])).__name__
         else:
-            value = _show(get_path(cfg, path))
+            value = format_value(get_path(cfg, path))
         rows.append((path, value, prov.get(path, DEFAULT)))
     kw = max((len(r[0]) for r in rows), default=0)
     vw = min(max((len(r[1]) for r in rows), default=0), 40)
@@ -492,7 +808,4 @@ def format_config(cfg: Any, *, fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
-def _show(value: Any) -> str:
-    from .convert import format_value
-
-    return format_value(value)
+__all__ = ["DEFAULT_CONFIG_FILE", "ConversionError", "cli", "format_config", "last_parsed", "run_layer", "schema_document"]

@@ -299,7 +299,14 @@ def test_help_lists_the_built_in_flags_and_tyros_help(tmp_path: Path) -> None:
     proc = run_script(tmp_path, "--help")
     assert proc.returncode == 0
     out = " ".join(proc.stdout.split())  # tyro wraps the text to the terminal width
-    for flag in ("--config-file PATH", "--wandb-config RUN", "--print-config [--format json]"):
+    for flag in (
+        "--config-file, --flows:config-file PATH",
+        "--wandb-config, --flows:wandb-config RUN",
+        "--from-run, --flows:from-run RUN",
+        "--print-config, --flows:print-config",
+        "--format, --flows:format {text,json}",
+        "--print-schema, --flows:print-schema",
+    ):
         assert flag in out
     assert "Train a small model." in out
     assert "--model.hidden INT" in out and "Width of the hidden layer." in out
