@@ -1,0 +1,122 @@
+"""`make demo` shows training progress while the run is still going, and ends with what to try next.
+
+Why: the demo used to hold each training run's output until the run was over (13-25 s of
+silence), so its "edit ofc.ini while training" line appeared after training had finished.
+The check here is the one a person makes at the terminal: a training step line is on the
+screen while the training process is still alive.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "examples" / "demo.py"
+STEP_LINE = re.compile(r"^step\s+\d+\s+loss ")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """``(pid, command line)`` of the live child processes of ``pid`` (Linux ``/proc``)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != pid or fields[0] == "Z":  # fields[0]: state, [1]: ppid
+                continue
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+        found.append((int(stat.parent.name), cmd))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_training_output_arrives_while_the_run_is_going(tmp_path: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("PYTHONUNBUFFERED", None)  # the demo must not rely on the caller's environment
+    proc = subprocess.Popen(
+        [sys.executable, str(DEMO)],
+        cwd=tmp_path,  # the runs' logs/ go here
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # so the demo and its training child are stopped together
+    )
+    seen: list[str] = []
+    alive_at_step: list[bool] = []
+    first_run: list[int] = []  # pid of the demo's first training process
+    stop = threading.Event()
+
+    def watch() -> None:
+        # The demo starts the next run as soon as one ends, so "some train.py is alive" proves
+        # nothing; the first run's own process must be the one still going.
+        while not stop.is_set() and not first_run:
+            first_run.extend(pid for pid, cmd in _children(proc.pid) if "train.py" in cmd)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    timer = threading.Timer(180, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if STEP_LINE.match(line):
+                # the line is on our screen: is the training run that printed it still going?
+                alive_at_step.append(bool(first_run) and _alive(first_run[0]))
+                break
+    finally:
+        stop.set()
+        timer.cancel()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        watcher.join(timeout=5)
+    out = "".join(seen)
+    assert alive_at_step, f"no training step line from the demo:\n{out}"
+    assert alive_at_step[0], f"the step line arrived only after the training run had ended:\n{out}"
+    # what was promised before training: where to edit while it trains
+    assert "OFC file:" in out and "edit it while training" in out
+
+
+def test_the_demo_ends_with_what_to_try_next() -> None:
+    spec = importlib.util.spec_from_file_location("flows_demo", DEMO)
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    start = time.perf_counter()
+    spec.loader.exec_module(demo)  # light: the demo only starts processes
+    assert time.perf_counter() - start < 2.0
+    text = demo.next_steps(Path.cwd() / "logs" / "train" / "first")
+    lines = [line.strip() for line in text.strip().splitlines()]
+    assert lines[0] == "== what next"
+    assert lines[1].startswith("source .venv/bin/activate")
+    assert "--wandb-config logs/train/first" in text
+    assert "ofc.ini" in text and "flow_init" in text
