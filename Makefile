@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@echo "== the whole suite: a few minutes on 2 cores. Collecting the tests takes a while (they"
-	@echo "   import torch, Lightning, gradio); then a dot per test. Slow ones: pytest -m slow."
+	@echo "   import torch, Lightning, gradio); then a dot per test (.venv/bin/pytest -m 'not slow' skips the slow ones)."
 	$(BIN)/python -m pytest src/test -q
 
 lint: $(STAMP)
