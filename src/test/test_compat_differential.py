@@ -192,6 +192,10 @@ CASES: list[Case] = [
     Case("err-unknown-extension", {"defaults.ini": SEED_INI, "c.txt": "x"}, ["--config-file", "c.txt"]),
     Case("err-no-defaults-section", ini("[defaults]\nn = 1\n")),
     Case("err-bad-json", {"c.json": "{not json"}, ["--config-file", "c.json"]),
+    Case("err-key-before-section", ini("n = 1\n[DEFAULTS]\nm = 2\n")),
+    Case("err-garbage-line", ini("[DEFAULTS]\nn = 1\njust some words\n")),
+    Case("err-duplicate-key", ini("[DEFAULTS]\nn = 1\nn = 2\n")),
+    Case("err-duplicate-section", ini("[DEFAULTS]\nn = 1\n[DEFAULTS]\nm = 2\n")),
 ]
 
 WANDB_RUN_CONFIG = {
@@ -468,3 +472,110 @@ def test_push_same_config_as_prefigure(prefigure: ModuleType, tmp_path: Path) ->
     assert ours["training_dir"] == theirs["training_dir"] == "OMITTED"
     assert ours == theirs
     assert args.training_dir == "/secret"  # the caller's args are untouched
+
+
+# --- the modules' exported names, BareParser, keys argparse cannot take ---------------------
+
+def _public(module: ModuleType) -> set[str]:
+    return {name for name in vars(module) if not name.startswith("_")}
+
+
+def _star(module_name: str) -> set[str]:
+    namespace: dict[str, Any] = {}
+    exec(f"from {module_name} import *", namespace)  # what a script's `import *` receives
+    return set(namespace) - {"__builtins__"}
+
+
+@pytest.mark.parametrize("sub", ["prefigure", "ofc"])
+def test_submodules_export_prefigures_names(sub: str, prefigure: ModuleType) -> None:
+    """``from prefigure.<sub> import *`` -> ``from prefigure_compat.<sub> import *``: the same
+    names (prefigure has no ``__all__``, so its imported modules such as ``wandb`` are among
+    them; ours are imported on first use)."""
+    import importlib
+
+    theirs = _public(importlib.import_module(f"prefigure.{sub}"))
+    assert _star(f"prefigure_compat.{sub}") == theirs
+    assert _star("prefigure_compat") == _public(prefigure)
+
+
+def test_lazy_module_names_are_the_modules(prefigure: ModuleType) -> None:
+    import gradio
+    import wandb
+
+    from prefigure_compat import ofc as compat_ofc
+    from prefigure_compat import prefigure as compat_prefigure
+
+    assert compat_prefigure.wandb.Api is wandb.Api
+    assert compat_ofc.gr.Blocks is gradio.Blocks
+    assert compat_ofc.gb.Blocks is gradio.blocks.Blocks
+    assert compat_prefigure.get_all_args is prefigure_compat.get_all_args
+    assert compat_ofc.OFC is prefigure_compat.OFC
+    assert compat_ofc.datetime is prefigure.ofc.datetime
+
+
+def test_bare_parser_error_prints_what_prefigure_prints(prefigure: ModuleType,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """``BareParser().error(exception, message)``: ``ERROR: message exception``, a blank line,
+    the help, exit 2, the same for both."""
+    outputs = []
+    for cls in (prefigure.BareParser, prefigure_compat.BareParser):
+        parser = cls(prog="train.py")
+        parser.add_argument("--config-file", default="defaults.ini", help="name of local configuration (.ini) file")
+        with pytest.raises(SystemExit) as info:
+            parser.error(ValueError("no [DEFAULTS]"), "Trouble reading x.ini")
+        captured = capsys.readouterr()
+        outputs.append((info.value.code, captured.out, captured.err))
+    assert outputs[1] == outputs[0]
+    assert outputs[0][2] == "ERROR: Trouble reading x.ini no [DEFAULTS]\n\n"
+
+
+def test_bare_parser_bad_option_is_argparse_usage_not_a_crash(prefigure: ModuleType,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse calls ``error(message)`` for a bad option: prefigure's two-argument ``error``
+    then raises a TypeError; ours is argparse's usual message and exit 2."""
+    with pytest.raises(TypeError):
+        prefigure.BareParser(prog="train.py").parse_args(["--nope"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        prefigure_compat.BareParser(prog="train.py").parse_args(["--nope"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "train.py: error: unrecognized arguments: --nope"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("help = 1\n", "defaults.ini:2: key 'help' would be the option --help, which is argparse's "
+         "help option; rename the key"),
+        ("config-file = 'x.ini'\n", "defaults.ini:2: key 'config-file' would be the option "
+         "--config-file, which is the option naming the config file; rename the key"),
+        ("wandb-config = 'u'\n", "defaults.ini:2: key 'wandb-config' would be the option "
+         "--wandb-config, which is the option naming a W&B run to pull; rename the key"),
+        ("a_b = 1\na-b = 2\n", "defaults.ini:3: keys 'a_b' (defaults.ini:2) and 'a-b' are both "
+         "the option --a-b ('_' and '-' are the same on the command line); rename one of them"),
+        ("-- = 3\n", "defaults.ini:2: key '--' cannot be a command-line option (it would be "
+         "'----'); use letters, digits, '_' or '-'"),
+    ],
+    ids=["help", "config-file", "wandb-config", "a_b-and-a-b", "dashes"],
+)
+def test_key_argparse_cannot_take(body: str, message: str, prefigure: ModuleType, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """prefigure crashes inside argparse (traceback); prefigure_compat exits 2 naming key and line."""
+    case = Case("clash", ini("[DEFAULTS]\n" + body))
+    with pytest.raises((argparse.ArgumentError, ValueError)):
+        run_impl(prefigure.get_all_args, case, tmp_path / "prefigure", monkeypatch)
+    capsys.readouterr()
+    assert run_impl(prefigure_compat.get_all_args, case, tmp_path / "compat", monkeypatch) == ("exit", 2)
+    err = capsys.readouterr().err
+    assert err == f"train.py: error: {message}\n"
+
+
+def test_utf8_bom_is_read(prefigure: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A byte-order mark (Notepad writes one): prefigure cannot find the section and exits 2;
+    prefigure_compat reads the file."""
+    case = Case("bom", ini("\ufeff[DEFAULTS]\nn = 1\n"))
+    theirs, ours = both(case, prefigure, tmp_path, monkeypatch)
+    assert theirs == ("exit", 2)
+    assert _values(ours)["n"] == 1

@@ -163,6 +163,14 @@ def test_gin_mode_does_not_pull(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
          "prefigure reads its keys from [DEFAULTS]"),
         ({"defaults.ini": "[DEFAULTS]\nn = 1\nn = 2\n"}, [],
          "defaults.ini:3: key 'n' appears twice in [DEFAULTS] (first set on line 2); keep one"),
+        ({"defaults.ini": "[DEFAULTS]\nn = 1\n[model]\nw = 1\n[DEFAULTS]\nm = 2\n"}, [],
+         "defaults.ini:5: section [DEFAULTS] appears twice (first on line 1); merge them into one"),
+        ({"defaults.ini": "n = 1\n[DEFAULTS]\nm = 2\n"}, [],
+         "defaults.ini:1: 'n = 1' comes before any [section] header; prefigure reads its keys "
+         "from a [DEFAULTS] section"),
+        ({"defaults.ini": "[DEFAULTS]\nn = 1\njust words\nm = 2\nmore words\n"}, [],
+         "defaults.ini:3: cannot read 'just words': expected 'key = value', a [section] header "
+         "or a comment (and 1 more such lines)"),
         ({"defaults.ini": "[DEFAULTS]\npct = 50%\n"}, [],
          "defaults.ini: [DEFAULTS] pct: '%' must be followed by '%' or '(', found: '%' "
          "(write %% for a literal %)"),
@@ -173,6 +181,7 @@ def test_gin_mode_does_not_pull(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
          'In file "exp.gin", line 1; unknown_fn.x = 1'),
     ],
     ids=["missing", "extension", "json-shape", "json-syntax", "no-section", "duplicate",
+         "duplicate-section", "key-before-section", "garbage-lines",
          "percent", "missing-import", "gin"],
 )
 def test_bad_config_files_exit_2_with_one_line(files: dict[str, str], argv: list[str], message: str,
@@ -180,6 +189,7 @@ def test_bad_config_files_exit_2_with_one_line(files: dict[str, str], argv: list
                                                capsys: pytest.CaptureFixture[str]) -> None:
     err = exits(tmp_path, monkeypatch, capsys, files, argv)
     assert err.splitlines()[-1].startswith(f"train.py: error: {message}")
+    assert len(err.splitlines()) == 1, err
 
 
 def test_help_from_comment_above_and_percent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
