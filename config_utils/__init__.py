@@ -33,14 +33,17 @@ __version__ = "0.1.0"
 # public name -> (module, attribute); loaded on first access.
 _LAZY: dict[str, tuple[str, str]] = {
     "cli": (".command_line", "cli"),
+    "last_parsed": (".command_line", "last_parsed"),
     "save_run": (".sources.runs", "save_run"),
     "load_run": (".sources.runs", "load_run"),
-    "push_config": (".sources.wandb", "push_config"),
+    "push_config": (".sources.trackers", "push_config"),
     "pull_config": (".sources.wandb", "pull_config"),
     "to_primitives": (".tree", "to_primitives"),
     "OFC": (".ofc.core", "OFC"),
     "OFCCallback": (".ofc.lightning", "OFCCallback"),
     "run_dir_for": (".flows.paths", "run_dir_for"),
+    "report": (".sweep.report", "report"),
+    "sweep": (".sweep", ""),  # the sweep API module: config_utils.sweep.run(...)
 }
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "provenance",
     "registry",
     "cli",
+    "last_parsed",
     "save_run",
     "load_run",
     "push_config",
@@ -71,6 +75,8 @@ __all__ = [
     "OFC",
     "OFCCallback",
     "run_dir_for",
+    "report",
+    "sweep",
 ]
 
 
@@ -89,7 +95,8 @@ def __getattr__(name: str) -> Any:
         module, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'config_utils' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module, __name__), attr)
+    loaded = importlib.import_module(module, __name__)
+    value = getattr(loaded, attr) if attr else loaded
     globals()[name] = value
     return value
 
@@ -99,10 +106,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
-    from .command_line import cli
+    from .command_line import cli, last_parsed
+    from . import sweep
     from .flows.paths import run_dir_for
     from .ofc.core import OFC
     from .ofc.lightning import OFCCallback
     from .sources.runs import load_run, save_run
-    from .sources.wandb import pull_config, push_config
+    from .sweep.report import report
+    from .sources.trackers import push_config
+    from .sources.wandb import pull_config
     from .tree import to_primitives

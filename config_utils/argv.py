@@ -154,6 +154,48 @@ def kebab(name: str) -> str:
         return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
+def value_taking_bools(cls: type, shape: Shape, global_markers: Iterable[Any] = ()) -> frozenset[str]:
+    """Bool leaves that tyro parses as ``--flag VALUE`` rather than ``--flag``/``--no-flag``:
+    required ones, and those under tyro's ``FlagConversionOff`` marker (on the field, on a
+    sub-config field, or on the class that holds it — ``tyro.conf.configure``, which tyro
+    reads from the class itself, not from its bases —
+    or in ``cli(config=...)``)."""
+    from .schema import walk
+
+    off = _flag_conversion_off()
+    everywhere = any(m is off for m in global_markers) or _has_marker(cls, off)
+    marked: set[str] = set()  # paths of sub-configs whose fields are all marked
+    out: set[str] = set()
+    for node in walk(cls):
+        info = node.field
+        parent = node.path.rpartition(".")[0]
+        on = (
+            everywhere
+            or off in getattr(info.type, "__metadata__", ())
+            or parent in marked
+            or (node.owner is not None and _has_marker(node.owner, off))
+        )
+        if info.kind != "leaf":
+            classes = [info.config] if info.config is not None else list(info.variants)
+            if on or any(_has_marker(c, off) for c in classes):
+                marked.add(node.path)
+        elif _is_bool(info.type) and (on or not info.has_default):
+            out.add(node.path)
+    return frozenset(out)
+
+
+def _flag_conversion_off() -> Any:
+    import typing
+
+    import tyro
+
+    return typing.get_args(tyro.conf.FlagConversionOff[bool])[1]
+
+
+def _has_marker(cls: type, marker: Any) -> bool:
+    return marker in getattr(cls, "__dict__", {}).get("__tyro_markers__", ())
+
+
 def _is_bool(tp: Any) -> bool:
     return strip_annotated(tp) is bool
 
@@ -175,8 +217,14 @@ class Rewritten:
 class Grammar:
     """The superset forms for one config class (see the module docstring)."""
 
-    def __init__(self, shape: Shape, variant_names: Callable[[type], list[str]]) -> None:
+    def __init__(
+        self,
+        shape: Shape,
+        variant_names: Callable[[type], list[str]],
+        value_bools: frozenset[str] = frozenset(),
+    ) -> None:
         self.shape = shape
+        self.value_bools = value_bools  # bool leaves that take a value (not --flag/--no-flag)
         self.by_flag = {norm_flag(p): p for p in shape.leaves}
         self.aliases: dict[str, str] = {}
         for path, members in shape.unions.items():
@@ -195,7 +243,7 @@ class Grammar:
         if key in self.by_flag:
             return self.by_flag[key], False
         parent, dot, leaf = key.rpartition(".")
-        if leaf.startswith("no_"):
+        if leaf.startswith("no_") and parent + dot + leaf[3:] not in self.value_bools:
             positive = parent + dot + leaf[3:]
             if positive in self.by_flag and _is_bool(self.shape.leaves[self.by_flag[positive]]):
                 return self.by_flag[positive], True
@@ -261,7 +309,7 @@ class Grammar:
                 if path is not None:
                     set_leaves[path] = "--" + name
                     tp = self.shape.leaves[path]
-                    if eq and _is_bool(tp) and not negated:
+                    if eq and _is_bool(tp) and not negated and path not in self.value_bools:
                         word = value.strip().lower()
                         if word in _TRUE:
                             out.append("--" + name)
@@ -304,7 +352,12 @@ class Grammar:
             if token.startswith("--") and "=" not in token and i + 1 < len(argv):
                 if argv[i + 1].strip().lower() in words:
                     path, negated = self.leaf_of(token[2:])
-                    if path is not None and not negated and _is_bool(self.shape.leaves[path]):
+                    if (
+                        path is not None
+                        and not negated
+                        and _is_bool(self.shape.leaves[path])
+                        and path not in self.value_bools
+                    ):
                         out.append(f"{token}={argv[i + 1]}")
                         i += 2
                         continue

@@ -46,6 +46,7 @@ from .argv import (
     kebab,
     shadowed_builtins,
     split_builtins,
+    value_taking_bools,
 )
 from .convert import convert, format_value
 from .errors import ConfigError, ConversionError
@@ -441,8 +442,7 @@ def cli(
         _exit_usage(exc, name)
     if _wants_help(rest) and add_help:
         _print_help_with_builtins(lambda: _call_tyro(f, target, built, rest, tyro_kwargs, False), target)
-    cls_for_grammar = built.cls
-    grammar = Grammar(shape_of(cls_for_grammar), lambda c: variant_names(c, config_registry)) if cls_for_grammar else None
+    grammar = _grammar(built.cls, config, config_registry) if built.cls is not None else None
 
     def superset() -> list[str]:
         if grammar is None:
@@ -477,13 +477,18 @@ def _noted(
     registry: Registry | None,
 ) -> Rewritten:
     """What the command line set, named by the flags as the user wrote them."""
-    grammar = Grammar(shape_of(type(cfg)), lambda c: variant_names(c, registry))
+    grammar = _grammar(type(cfg), config, registry)
     if used is rest:
         return grammar.noted(rest)
     try:
         return grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config))
     except ConfigError:
         return grammar.noted(used)
+
+
+def _grammar(cls: type, config: Sequence[Any] | None, registry: Registry | None) -> Grammar:
+    shape = shape_of(cls)
+    return Grammar(shape, lambda c: variant_names(c, registry), value_taking_bools(cls, shape, config or ()))
 
 
 def _has_positionals(target: _Target, config: Sequence[Any] | None) -> bool:

@@ -146,6 +146,7 @@ class Node:
     field: FieldInfo
     # for a field under a union: the union paths above it and the variant each must be on
     under: tuple[tuple[str, type], ...] = ()
+    owner: type | None = None  # the config class that has this field
 
 
 Chooser = Callable[[str, FieldInfo], "type | None"]
@@ -162,22 +163,31 @@ def walk(cls: type, choose: Chooser | None = None, prefix: str = "") -> Iterator
 
 
 def _walk(
-    cls: type, choose: Chooser | None, prefix: str, under: tuple[tuple[str, type], ...]
+    cls: type,
+    choose: Chooser | None,
+    prefix: str,
+    under: tuple[tuple[str, type], ...],
+    stack: tuple[type, ...] = (),
 ) -> Iterator[Node]:
+    # A config class that contains itself (``child: Optional[Node]``) is walked once along
+    # each path: its own fields are listed, the recursion below them is not followed.
+    stack = (*stack, cls)
     for f in schema_of(cls).fields:
         path = prefix + f.name
-        yield Node(path, f, under)
+        yield Node(path, f, under, cls)
         if f.kind == "config":
             assert f.config is not None
-            yield from _walk(f.config, choose, path + ".", under)
+            if f.config not in stack:
+                yield from _walk(f.config, choose, path + ".", under, stack)
         elif f.kind == "union":
             if choose is None:
                 for member in f.variants:
-                    yield from _walk(member, None, path + ".", (*under, (path, member)))
+                    if member not in stack:
+                        yield from _walk(member, None, path + ".", (*under, (path, member)), stack)
             else:
                 chosen = choose(path, f)
-                if chosen is not None:
-                    yield from _walk(chosen, choose, path + ".", (*under, (path, chosen)))
+                if chosen is not None and chosen not in stack:
+                    yield from _walk(chosen, choose, path + ".", (*under, (path, chosen)), stack)
 
 
 @dataclass(frozen=True)
