@@ -63,7 +63,7 @@ __all__ = [
 
 CONFIG_TOP_SECTIONS: tuple[str, ...] = ("DEFAULTS", "DEFAULT", "defaults", "default")
 _SECTION = re.compile(r"^\[([^\]]*)\]\s*(?:[#;].*)?$")
-_KEY_PART = re.compile(r"^[^\s=:#;\[\]'\"\\.\-]+$")
+_KEY_PART = re.compile(r"^[^\s=:#;\[\]'\"\\.]+$")
 _SHOWN = 60
 
 
@@ -135,6 +135,10 @@ def _normalize_path(path: str) -> str:
     return ".".join(normalize_key(part) for part in path.split("."))
 
 
+def _strip_parts(path: str) -> str:
+    return ".".join(part.strip() for part in path.split("."))
+
+
 def _shown(text: str) -> str:
     """A line as shown in a message: repr, cut to a readable length."""
     if len(text) <= _SHOWN:
@@ -194,13 +198,17 @@ def read_ini(
     source: str,
     top_sections: Iterable[str] = CONFIG_TOP_SECTIONS,
     strict: bool = True,
+    dashes_to_underscores: bool = True,
 ) -> IniDocument:
     """Read ini ``text`` (see the module docstring). ``source`` names it in messages.
 
     ``strict=True`` raises :class:`IniError` at the first problem. ``strict=False`` collects
     the problems in :attr:`IniDocument.problems` and leaves out the entries they concern (a
     key set twice is left out entirely: neither line is trusted).
+    ``dashes_to_underscores=False`` keeps keys exactly as written (the OFC file, whose keys
+    are the config's own names).
     """
+    norm = _normalize_path if dashes_to_underscores else _strip_parts
     top = set(top_sections)
     doc = IniDocument(source=source)
     prefix = ""
@@ -244,7 +252,7 @@ def read_ini(
                 comments = []
                 continue
             title = match.group(1).strip()
-            prefix = "" if title in top else _normalize_path(title) + "."
+            prefix = "" if title in top else norm(title) + "."
             doc.sections.append(Section(title, lineno))
             if prefix in section_lines:
                 problem(
@@ -266,7 +274,7 @@ def read_ini(
             problem(lineno, f"a value without a key: {_shown(stripped)}")
             comments = []
             continue
-        key = prefix + _normalize_path(name)
+        key = prefix + norm(name)
         if key in first_line:
             duplicated.add(key)
             problem(
@@ -297,7 +305,7 @@ def _check_key(key: str) -> list[str]:
     if not all(_KEY_PART.match(p) for p in parts):
         raise IniError(
             f"{key!r}: cannot be written as an ini key (each dotted part must be a name "
-            "without spaces, dashes, quotes, brackets, '=', ':', '#' or ';')"
+            "without spaces, quotes, brackets, '=', ':', '#' or ';')"
         )
     return parts
 

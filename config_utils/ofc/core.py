@@ -8,14 +8,21 @@ Why it is built this way:
   type-checks a new version *off the hot path*, and stages the accepted changes;
   ``update()`` only tests a flag and, when set, applies the staged changes in the caller's
   thread, so every change happens at a well-defined step.
-* The file is the single source of truth (the GUI writes it too, through :meth:`OFC.submit`).
-  It is written atomically (temp file + ``os.replace``), and read back only once its content
-  has been identical at two consecutive polls and it lists every steerable key, so a
-  half-written file never applies.
+* The file is the single source of truth (the GUI writes it too, through :meth:`OFC.submit`),
+  in the one ini dialect (:mod:`config_utils.ini`), so every value reads back exactly as
+  written. The protocol and what it guarantees (completeness, atomicity, concurrent writers,
+  resource bounds) are in ``docs/ofc-protocol.md``: in short, only a regular file of at most
+  :data:`MAX_FILE_BYTES` is read, never blocking; a version applies once it has been identical
+  at two consecutive polls, ends with a line break and lists every steerable key, so a write
+  cut short never applies; a GUI submit never undoes a file edit it has not seen.
 * Edits go through the same typed conversion as the ini layer
   (:func:`config_utils.convert.convert`). A bad value, an unknown key or an edit of a key
-  that is not steerable is rejected with an :class:`OFCWarning` naming the key, the file and
-  the line; the run continues with the old value. Training never dies because of an edit.
+  that is not steerable is rejected alone, reported once with the key, the file and the line;
+  the other edits of the same save apply and the run continues with the old value of the
+  rejected key. Reports are :class:`OFCWarning` warnings, or log records on the
+  ``config_utils.ofc`` logger when warnings are turned into errors (``python -W error``):
+  nothing the watcher meets reaches the training loop, and edits are applied before anything
+  is reported.
 * Every applied change is recorded: :attr:`OFC.history`, a JSON-lines file next to the OFC
   file, the provenance of the leaf (``ofc:step=N`` or ``ofc:gui:step=N``), optional W&B
   logging as ``args/<key>``, and per-key callbacks (:meth:`OFC.on_change`).
@@ -38,9 +45,11 @@ import dataclasses
 import datetime as _dt
 import enum
 import json
+import logging
 import math
 import os
 import socket
+import stat
 import sys
 import tempfile
 import threading
@@ -50,19 +59,44 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
-from ..convert import convert, format_value
+from .. import ini
+from ..convert import convert, format_value, shown
 from ..errors import ConfigError, OFCError, did_you_mean
 from ..provenance import record as _record_provenance
 from ..tree import get_path, leaf_types, set_path
 from ..types import describe_type, is_variant_field
 
-__all__ = ["OFC", "OFCWarning", "HEADER", "SECTION"]
+__all__ = ["HEADER", "MAX_FILE_BYTES", "OFC", "OFCWarning", "SECTION", "read_file_text", "report"]
 
 SECTION = "OFC"
 HEADER = "# flows-workspace on-the-fly control (OFC) file"
-_OWNER_PREFIX = "# owner: "
+_OWNER_TAG = "owner:"
 _RECENT_MTIME_S = 2.0  # file timestamps are coarse (one kernel tick): re-read recent files
-_UNTERMINATED_S = 1.0  # a version without a final newline must hold this long to apply
+# An OFC file holds a few keys; anything bigger is not one (and is never read whole).
+MAX_FILE_BYTES = 1024 * 1024
+_HEADER_LINES = (
+    HEADER[2:],
+    "Edit a value and save: the running job applies it at its next update().",
+    "Values are type-checked; a bad one is rejected with a warning, the old value stays.",
+    "Only the keys below can be steered. Text after ' #' is a comment: quote a value that "
+    "holds ' #'.",
+    "A version is applied once it ends with a line break and holds every key below.",
+)
+log = logging.getLogger("config_utils.ofc")
+
+
+def report(message: str, *, stacklevel: int = 2) -> None:
+    """Tell the person steering the run about a rejected edit, without ever raising.
+
+    Normally an :class:`OFCWarning` (visible, filterable, testable with ``pytest.warns``).
+    When warning filters turn it into an exception (``python -W error``), the message goes to
+    the ``config_utils.ofc`` logger instead: nothing the watcher meets may reach the training
+    loop.
+    """
+    try:
+        warnings.warn(message, OFCWarning, stacklevel=stacklevel + 1)
+    except Exception:  # noqa: BLE001 - a filter turned the warning into an error
+        log.warning("%s", message)
 _modules = sys.modules
 
 # Live OFC objects by resolved file path, so two in one process cannot fight over a file.
@@ -200,57 +234,127 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+class FileProblem(Exception):
+    """The OFC path holds nothing readable as an OFC file version (FIFO, device, too big)."""
+
+
+def read_file_text(path: Path) -> str:
+    """The text of the OFC file: a regular file of at most :data:`MAX_FILE_BYTES`, UTF-8.
+
+    Never blocks and never reads without bound: the path is opened non-blocking (a FIFO put
+    in its place would otherwise block forever) and checked to be a regular file before a
+    byte is read (a symlink to ``/dev/zero`` would otherwise fill the memory). Raises
+    :class:`FileNotFoundError` when there is no file and :class:`FileProblem` (one line) for
+    anything else that is not an OFC file version.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise FileProblem(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileProblem(f"{path}: not a regular file ({_file_kind(st.st_mode)}); ignored")
+        if st.st_size > MAX_FILE_BYTES:
+            raise FileProblem(
+                f"{path}: {st.st_size} bytes, more than an OFC file can be "
+                f"({MAX_FILE_BYTES} bytes); ignored"
+            )
+        data = os.read(fd, MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise FileProblem(f"{path}: more than {MAX_FILE_BYTES} bytes; ignored")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileProblem(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); ignored") from None
+
+
+def _signature(path: Path) -> tuple[int, int, int, int] | None:
+    """What changes when a file is written or replaced (None: no file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
+
+
+def _is_continuation(line: str) -> bool:
+    """An indented, non-blank, non-comment line: the ini dialect joins it to the key above."""
+    stripped = line.strip()
+    return bool(stripped) and line[:1].isspace() and stripped[0] not in "#;"
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 @dataclasses.dataclass
 class _Parsed:
-    """An OFC file version: key → (raw text, line number), plus what was wrong with it."""
+    """An OFC file version: key → (raw text, line number), plus what was wrong with it.
+
+    ``rejected``: keys whose lines cannot be trusted (set twice): present, but not applied.
+    ``terminated``: the text ends with a line break (see :func:`OFC.poll` for why it matters).
+    """
 
     entries: dict[str, tuple[str, int]]
     problems: list[str]
     sections: list[str]
     owner: str | None
     has_header: bool
+    rejected: set[str] = dataclasses.field(default_factory=set)
+    terminated: bool = True
 
 
 def parse_text(text: str, where: str) -> _Parsed:
-    """Read the OFC file format: ``key = value`` lines under ``[OFC]``, ``#``/``;`` comments.
+    """Read an OFC file version with the one ini dialect (:mod:`config_utils.ini`).
 
-    Values are the stripped text after the first ``=``; no inline comments (a string value
-    may contain ``#``).
+    ``key = value`` lines under ``[OFC]`` (keys exactly as the config names them),
+    ``#``/``;`` comment lines, `` #`` inline comments outside quotes. Problems concern one
+    line each and never stop the other keys: a key set twice is rejected (both lines named),
+    a line that is not ``key = value`` or a section other than ``[OFC]`` is reported.
     """
+    doc = ini.read_ini(
+        text, source=where, top_sections=(SECTION,), strict=False, dashes_to_underscores=False
+    )
+    problems = [p.message for p in doc.problems]
     entries: dict[str, tuple[str, int]] = {}
-    problems: list[str] = []
-    sections: list[str] = []
-    owner: str | None = None
-    lines = text.splitlines()
-    has_header = bool(lines) and lines[0].startswith(HEADER)
-    for lineno, line in enumerate(lines, 1):
-        s = line.strip()
-        if s.startswith(_OWNER_PREFIX.strip()) and owner is None:
-            owner = s[len(_OWNER_PREFIX.strip()) :].strip()
-            continue
-        if not s or s[0] in "#;":
-            continue
-        if s.startswith("[") and s.endswith("]"):
-            name = s[1:-1].strip()
-            sections.append(name)
-            if name != SECTION:
-                problems.append(
-                    f"{where}:{lineno}: unexpected section [{name}]; an OFC file has one "
-                    f"section, [{SECTION}]"
-                )
-            continue
-        key, eq, raw = s.partition("=")
-        key = key.strip()
-        if not eq or not key:
-            problems.append(f"{where}:{lineno}: expected 'key = value', got {s!r}")
-            continue
-        if key in entries:
+    for entry in doc.entries:
+        if entry.section not in (None, SECTION):
+            continue  # reported once for its section below
+        entries[entry.key] = (entry.value_text, entry.line)
+    for sec in doc.sections:
+        if sec.title != SECTION:
             problems.append(
-                f"{where}:{lineno}: {key}: set twice (first on line {entries[key][1]}); "
-                f"the value on line {lineno} is used"
+                f"{where}:{sec.line}: unexpected section [{sec.title}] (its keys are ignored); "
+                f"an OFC file has one section, [{SECTION}]"
             )
-        entries[key] = (raw.strip(), lineno)
-    return _Parsed(entries, problems, sections, owner, has_header)
+    owner = next(
+        (body[len(_OWNER_TAG) :].strip() for _, body in doc.comments if body.startswith(_OWNER_TAG)),
+        None,
+    )
+    first = text[1:] if text.startswith("\ufeff") else text
+    return _Parsed(
+        entries=entries,
+        problems=problems,
+        sections=[sec.title for sec in doc.sections],
+        owner=owner,
+        has_header=first.startswith(HEADER),
+        rejected={p.key for p in doc.problems if p.key is not None},
+        terminated=text.endswith("\n"),
+    )
 
 
 class OFC:
@@ -306,6 +410,9 @@ class OFC:
         self._staged: dict[str, tuple[Any, str]] = {}
         self._staged_problems: list[str] = []
         self._active_problems: set[str] = set()
+        self._path_problem: str | None = None
+        self._watch_error: str | None = None
+        self._history_problem = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._gui: Any = None
@@ -389,7 +496,7 @@ class OFC:
         return out
 
     def _owner_line(self) -> str:
-        return f"{_OWNER_PREFIX}host={socket.gethostname()} pid={os.getpid()}"
+        return f"{_OWNER_TAG} host={socket.gethostname()} pid={os.getpid()}"
 
     def _claim_file(self, adopt_existing: bool) -> None:
         """Check that ``ofc_file`` may be (re)written, then write it from the config."""
@@ -413,8 +520,8 @@ class OFC:
 
     def _check_existing(self, path: Path, adopt_existing: bool) -> None:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_file_text(path)
+        except (OSError, FileProblem) as exc:
             raise OFCError(
                 f"OFC: {path} exists and cannot be read as an OFC file ({exc}); it was left "
                 "as it is: pass another ofc_file"
@@ -448,15 +555,22 @@ class OFC:
                 )
         if adopt_existing:
             changes, problems = self._validate(parsed, str(path), require_all=False)
-            for msg in problems:
-                warnings.warn(msg, OFCWarning, stacklevel=4)
             applied = self._apply({k: (v, "resume") for k, v in changes.items()}, step=0)
             self._file_values.update(applied)
+            for msg in problems:
+                report(msg, stacklevel=4)
 
     def _check_history_file(self) -> None:
         """Append only to our own history file: never write into a user's file."""
         path = self.history_file
-        if not path.exists() or path.stat().st_size == 0:
+        if not path.exists():
+            return
+        if not path.is_file():
+            raise OFCError(
+                f"OFC: history file {path} exists and is not a regular file; it was left as it "
+                "is: pass another history_file"
+            )
+        if path.stat().st_size == 0:
             return
         try:
             with path.open(encoding="utf-8") as fh:
@@ -479,6 +593,41 @@ class OFC:
         """Current value of every steerable key (read from the config)."""
         return {k: get_path(self.cfg, k) for k in self.steerables}
 
+    def _text_of(self, key: str, value: Any) -> str:
+        """``value`` as the file would hold it, or a short description when no text can."""
+        try:
+            return format_value(value, self.types[key])
+        except ConfigError:
+            return shown(value)
+
+    @staticmethod
+    def report(message: str) -> None:
+        """Report a problem to the person steering the run (see :func:`report`); never raises."""
+        report(message, stacklevel=3)
+
+    def file_state(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The text of every steerable key as the OFC file holds it now (the current value's
+        text for keys the file lacks), and ``{key: problem}`` for values that do not convert.
+
+        For the GUI's "in the file, not applied yet" column. Reads the file the bounded way.
+        """
+        texts = dict(self.text_values())
+        problems: dict[str, str] = {}
+        path = self.ofc_file
+        try:
+            parsed = parse_text(read_file_text(path), str(path))
+        except (OSError, FileProblem):
+            return texts, problems
+        for key, (raw, lineno) in parsed.entries.items():
+            if key not in texts:
+                continue
+            texts[key] = raw
+            try:
+                convert(raw, self.types[key], key=key, where=f"{path}:{lineno}")
+            except ConfigError as exc:
+                problems[key] = f"in the file: {exc}"
+        return texts, problems
+
     def text_values(self) -> dict[str, str]:
         """Current values as the text the file (and the GUI's text boxes) holds."""
         return {k: format_value(v, self.types[k]) for k, v in self.values().items()}
@@ -486,25 +635,25 @@ class OFC:
     def render(self, values: Mapping[str, Any] | None = None) -> str:
         """The OFC file text for ``values`` (default: the current config values)."""
         current = self.values() if values is None else dict(values)
-        lines = [
-            HEADER,
-            "# Edit a value and save: the running job applies it at its next update().",
-            "# Values are type-checked; a bad one is rejected with a warning, the old value stays.",
-            "# Only the keys below can be steered. No inline comments after values.",
-            self._owner_line(),
-            f"[{SECTION}]",
-        ]
+        entries = []
         for key in self.steerables:
-            lines.append(f"# {key}: {self.describe(key)}")
-            lines.append(f"{key} = {format_value(current[key], self.types[key])}")
-        return "\n".join(lines) + "\n"
+            try:
+                text = format_value(current[key], self.types[key])
+            except ConfigError as exc:
+                raise OFCError(f"OFC: {key}: {exc}") from None
+            entries.append(ini.Entry(key, text, comment_above=(f"{key}: {self.describe(key)}",)))
+        return ini.write_ini(
+            entries, header=(*_HEADER_LINES, self._owner_line()), top_section=SECTION, sections=False
+        )
 
     def _validate(
         self, parsed: _Parsed, where: str, *, require_all: bool
     ) -> tuple[dict[str, Any], list[str]]:
         """Typed values that differ from the last accepted file values, and the problems."""
         problems = list(parsed.problems)
-        missing = [k for k in self.steerables if k not in parsed.entries]
+        missing = [
+            k for k in self.steerables if k not in parsed.entries and k not in parsed.rejected
+        ]
         if missing and require_all:
             return {}, [
                 f"{where}: incomplete OFC file (missing {', '.join(missing[:5])}); nothing "
@@ -530,7 +679,7 @@ class OFC:
                 value = convert(raw, self.types[key], key=key, where=f"{where}:{lineno}")
             except ConfigError as exc:
                 old = self._file_values.get(key)
-                problems.append(f"{exc}; keeping {format_value(old, self.types[key])}")
+                problems.append(f"{exc}; keeping {self._text_of(key, old)}")
                 continue
             if not _same(value, self._file_values.get(key)):
                 changes[key] = value
@@ -547,20 +696,38 @@ class OFC:
         while not self._stop.wait(self.poll_interval):
             try:
                 self.poll()
-            except Exception as exc:  # the watcher must never die: report and go on
-                self._stage({}, [f"{self.ofc_file}: OFC watcher error: {exc!r}"], "file")
+            except Exception as exc:  # noqa: BLE001 - the watcher must never die: report once, go on
+                msg = f"{self.ofc_file}: OFC watcher error: {exc!r}"
+                if msg != self._watch_error:
+                    self._watch_error = msg
+                    self._stage({}, [msg], "file")
+
+    def _file_problem(self, message: str | None) -> None:
+        """Report a problem with the path itself once (a FIFO stays a FIFO for many polls);
+        ``None`` when a proper file is back, so a later problem is reported again."""
+        if message is not None and message != self._path_problem:
+            self._stage({}, [message + "; edits are not read until a regular file is back"], "file")
+        self._path_problem = message
 
     def poll(self) -> bool:
         """Look at the file once; stage accepted changes. True when a version was processed.
 
         Called by the watcher thread; tests and single-threaded tools may call it directly.
-        A new version is processed only when its text is the same at two consecutive polls.
+        A version is processed when (1) the path is a regular file of at most
+        :data:`MAX_FILE_BYTES`, (2) its text was the same at two consecutive polls, and (3) it
+        ends with a line break. (3) is what makes a truncated write impossible to apply: a
+        writer cut or stalled mid-line leaves no final line break, and one cut between lines
+        leaves keys out, which rejects the whole version (every steerable key must be there).
         """
         path = self.ofc_file
         try:
             st = os.stat(path)
         except FileNotFoundError:
             self._sig = None
+            self._seen_text = None
+            return False
+        except OSError as exc:  # a symlink loop, a directory we cannot enter
+            self._file_problem(f"{path}: cannot be read ({exc.strerror or exc})")
             return False
         sig = (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
         if (
@@ -569,12 +736,24 @@ class OFC:
             and time.time() - st.st_mtime > _RECENT_MTIME_S
         ):
             return False  # same file, nothing waiting to settle: the cheap, common case
+        if not stat.S_ISREG(st.st_mode):
+            self._sig = sig
+            self._seen_text = None
+            self._file_problem(f"{path}: not a regular file ({_file_kind(st.st_mode)})")
+            return False
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
+            text = read_file_text(path)
             st2 = os.stat(path)
+        except FileNotFoundError:
+            return False
+        except FileProblem as exc:
+            self._sig = sig
+            self._seen_text = None
+            self._file_problem(str(exc))
+            return False
         except OSError:
             return False
+        self._file_problem(None)
         if (st2.st_ino, st2.st_mtime_ns, st2.st_size, st2.st_ctime_ns) != sig:
             self._seen_text = None  # changing under us: look again next poll
             return False
@@ -584,15 +763,19 @@ class OFC:
             return False
         if text != self._seen_text:
             self._seen_text = text  # wait one poll for the writer to finish
-            self._seen_since = time.monotonic()
             return False
-        if not text.endswith("\n") and time.monotonic() - self._seen_since < _UNTERMINATED_S:
-            return False  # maybe cut mid-line by a slow in-place writer: give it longer
         with self._lock:
             if text == self._done_text:  # submit() wrote this very text meanwhile
                 return False
-            parsed = parse_text(text, str(path))
-            changes, problems = self._validate(parsed, str(path), require_all=True)
+            if not text.endswith("\n"):
+                changes: dict[str, Any] = {}
+                problems = [
+                    f"{path}: the file does not end with a line break, so it may be a write cut "
+                    "short; nothing applied until it does (save it again with a final line break)"
+                ]
+            else:
+                parsed = parse_text(text, str(path))
+                changes, problems = self._validate(parsed, str(path), require_all=True)
             self._file_values.update(changes)
             self._done_text = text
             self._seen_text = None
@@ -642,9 +825,11 @@ class OFC:
 
     def _update_local(self, step: int | None) -> dict[str, Any]:
         staged, problems = self._take()
+        # apply first, report after: a report can never cost an edit
+        applied = self._apply(staged, self._step(step))
         for msg in problems:
-            warnings.warn(msg, OFCWarning, stacklevel=3)
-        return self._apply(staged, self._step(step))
+            report(msg, stacklevel=3)
+        return applied
 
     def _probe_distributed(self) -> Callable[[], bool] | None:
         td = _modules.get("torch.distributed")
@@ -671,17 +856,17 @@ class OFC:
             self._td_init = _never
             return self._update_local(step) if self._dirty else {}
         payload: tuple[int, dict[str, tuple[Any, str]]] | None = None
+        problems: list[str] = []
         if bcast.rank == 0:
             if self._dirty:
                 staged, problems = self._take()
-                for msg in problems:
-                    warnings.warn(msg, OFCWarning, stacklevel=3)
                 if staged:
                     payload = (self._step(step), staged)
         payload = bcast.exchange(payload)
-        if payload is None:
-            return {}
-        return self._apply(payload[1], payload[0])
+        applied = {} if payload is None else self._apply(payload[1], payload[0])
+        for msg in problems:
+            report(msg, stacklevel=3)
+        return applied
 
     def _set_rank(self, rank: int) -> None:
         """Called when the process group reveals the rank: non-zero ranks stop watching."""
@@ -718,11 +903,10 @@ class OFC:
             for fn in self._callbacks.get(rec.key, ()):
                 try:
                     fn(rec.new, rec.old)
-                except Exception as exc:
-                    warnings.warn(
+                except Exception as exc:  # noqa: BLE001 - a user callback must not stop training
+                    report(
                         f"OFC: callback {getattr(fn, '__qualname__', fn)!s} for {rec.key} raised "
-                        f"{exc!r}; {rec.key} = {rec.new!r} stays applied",
-                        OFCWarning,
+                        f"{exc!r}; {rec.key} = {shown(rec.new)} stays applied",
                         stacklevel=3,
                     )
         if self.debug:
@@ -730,16 +914,25 @@ class OFC:
         return applied
 
     def _write_history(self, records: list[Change]) -> None:
+        """Append to the history file; never blocks (a FIFO there) and never raises."""
+        data = "".join(json.dumps(rec.to_json()) + "\n" for rec in records).encode("utf-8")
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
         try:
-            with self.history_file.open("a", encoding="utf-8") as fh:
-                for rec in records:
-                    fh.write(json.dumps(rec.to_json()) + "\n")
+            fd = os.open(self.history_file, flags, 0o644)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise OSError(f"{self.history_file} is not a regular file")
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            self._history_problem = False
         except OSError as exc:
-            warnings.warn(
-                f"OFC: could not append to {self.history_file} ({exc}); the change is applied",
-                OFCWarning,
-                stacklevel=4,
-            )
+            if not self._history_problem:  # once until it works again
+                self._history_problem = True
+                report(
+                    f"OFC: could not append to {self.history_file} ({exc}); the change is applied",
+                    stacklevel=4,
+                )
 
     def _log_wandb(self, applied: Mapping[str, Any]) -> None:
         wandb = _modules.get("wandb")  # never import wandb just to check for a run
@@ -755,8 +948,8 @@ class OFC:
             return
         try:
             run.log(data, commit=False)
-        except Exception as exc:
-            warnings.warn(f"OFC: W&B logging failed ({exc!r})", OFCWarning, stacklevel=4)
+        except Exception as exc:  # noqa: BLE001 - logging is bookkeeping; training goes on
+            report(f"OFC: W&B logging failed ({exc!r})", stacklevel=4)
 
     def on_change(self, key: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """Call ``fn(new, old)`` after ``key`` changes (e.g. to set an optimizer's lr).
@@ -795,16 +988,85 @@ class OFC:
         if errors:
             return errors
         with self._lock:
-            new_values = dict(self._file_values)
-            diff = {k: v for k, v in typed.items() if not _same(v, new_values.get(k))}
-            new_values.update(typed)
-            text = self.render(new_values)
-            atomic_write(self.ofc_file, text)
-            self._done_text = text
-            self._seen_text = None
+            written = self._write_merged(typed, source)
+            if isinstance(written, dict):
+                return written
+            diff = {k: v for k, v in typed.items() if not _same(v, self._file_values.get(k))}
             self._file_values.update(diff)
             self._stage(diff, [], source)
         return {}
+
+    def _write_merged(self, typed: Mapping[str, Any], source: str) -> dict[str, str] | None:
+        """Write ``typed`` into the file without undoing an edit this OFC has not processed.
+
+        When the file is the version last processed (or written) here, it is re-rendered
+        with the new values. When someone changed it since (an editor saved 50 ms ago and the
+        watcher has not settled it yet), only the submitted keys' lines are replaced and every
+        other line stays as that person wrote it; the watcher then applies their edits as
+        usual. A changed file that is not complete (no final line break, keys missing, a key
+        set twice) is not merged into: the submit is refused with a message saying so.
+        Returns ``{key: message}`` on refusal, None when written.
+        """
+        path = self.ofc_file
+        for _attempt in range(5):
+            try:
+                disk: str | None = read_file_text(path)
+                before = _signature(path)
+            except FileNotFoundError:
+                disk, before = None, None
+            except (OSError, FileProblem) as exc:
+                return {k: f"{source}: {exc}; nothing written" for k in typed}
+            if disk is None or disk == self._done_text:
+                text = self.render({**self._file_values, **typed})
+                seen = True
+            else:
+                merged = self._merge_into(disk, typed, source)
+                if isinstance(merged, dict):
+                    return merged
+                text, seen = merged, False
+            if _signature(path) != before:
+                continue  # written again while we merged: merge into the newer version
+            atomic_write(path, text)
+            if seen:
+                self._done_text = text
+                self._seen_text = None
+            return None
+        return {k: f"{source}: {path} keeps changing; nothing written, submit again" for k in typed}
+
+    def _merge_into(self, disk: str, typed: Mapping[str, Any], source: str) -> str | dict[str, str]:
+        """``disk`` with the lines of the ``typed`` keys replaced, or refusal messages."""
+        where = str(self.ofc_file)
+        parsed = parse_text(disk, where)
+        missing = [
+            k for k in self.steerables if k not in parsed.entries and k not in parsed.rejected
+        ]
+        twice = [k for k in typed if k in parsed.rejected]
+        why = ""
+        if not parsed.terminated:
+            why = "it does not end with a line break (still being written?)"
+        elif missing:
+            why = f"it lacks {', '.join(missing[:5])} (still being written?)"
+        elif twice:
+            why = f"it sets {', '.join(twice)} twice; fix the file first"
+        if why:
+            return {
+                k: f"{source}: {where} was changed since this page loaded and {why}; nothing "
+                "written, submit again in a moment"
+                for k in typed
+            }
+        lines = disk.split("\n")
+        drop: set[int] = set()
+        for key, value in typed.items():
+            index = parsed.entries[key][1] - 1
+            old = lines[index]
+            bom = "\ufeff" if index == 0 and old.startswith("\ufeff") else ""
+            cr = "\r" if old.endswith("\r") else ""
+            lines[index] = f"{bom}{key} = {format_value(value, self.types[key])}{cr}"
+            nxt = index + 1
+            while nxt < len(lines) and _is_continuation(lines[nxt]):
+                drop.add(nxt)  # the old value's continuation lines go with it
+                nxt += 1
+        return "\n".join(line for n, line in enumerate(lines) if n not in drop)
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:

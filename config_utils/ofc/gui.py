@@ -39,14 +39,12 @@ import socket
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from ..convert import convert, format_value
 from ..errors import ConfigError, OFCError
 from ..types import strip_annotated, unwrap_optional
-from .core import OFCWarning, parse_text
 
 __all__ = [
     "LOCAL_HOSTS",
@@ -340,11 +338,9 @@ class OFCGui:
                 break
             time.sleep(0.05)
         else:
-            warnings.warn(
+            self.ofc.report(
                 f"OFC GUI: the page at {self.local_url} did not answer within {wait:g} s; it "
-                "keeps starting in the background",
-                OFCWarning,
-                stacklevel=3,
+                "keeps starting in the background"
             )
         if self._launch_error is not None:
             self._demo = None
@@ -388,18 +384,14 @@ class OFCGui:
     def _await_share(self, timeout: float) -> None:
         self._launched_in_time = self._launched.wait(timeout)
         if not self._launched_in_time:
-            warnings.warn(
+            self.ofc.report(
                 f"OFC GUI: no public share link after {timeout:g} s (no internet?); the page "
-                f"is at {self.local_url}, and ofc.gradio_url changes if a link comes later",
-                OFCWarning,
-                stacklevel=3,
+                f"is at {self.local_url}, and ofc.gradio_url changes if a link comes later"
             )
         elif self.share_url is None and not self._closed:
-            warnings.warn(
+            self.ofc.report(
                 "OFC GUI: share=True but gradio gave no public link (no internet, or the "
-                f"share server is unreachable); the page is only at {self.local_url}",
-                OFCWarning,
-                stacklevel=3,
+                f"share server is unreachable); the page is only at {self.local_url}"
             )
 
     def _share_result(self, demo: Any, share_url: str | None) -> None:
@@ -436,7 +428,7 @@ class OFCGui:
             try:
                 self.relaunch()
             except ConfigError as exc:
-                warnings.warn(f"OFC GUI: relaunch failed: {exc}", OFCWarning, stacklevel=2)
+                self.ofc.report(f"OFC GUI: relaunch failed: {exc}")
         else:
             self._schedule_relaunch()
 
@@ -514,9 +506,9 @@ class OFCGui:
                 commit=False,
             )
         except Exception as exc:
-            warnings.warn(
-                f"OFC GUI: W&B logging of the URL failed ({exc!r})", OFCWarning, stacklevel=3
-            )
+            # logging, not a warning: this can run in gradio's thread, where a warning turned
+            # into an error (python -W error) would end the thread with a traceback
+            log.warning("OFC GUI: W&B logging of the URL failed (%r)", exc)
             return False
         return True
 
@@ -537,22 +529,7 @@ class OFCGui:
 
     def _file_texts(self) -> tuple[dict[str, str], dict[str, str]]:
         """Text of every steerable key as the OFC file holds it, and per-key file problems."""
-        texts = dict(self.ofc.text_values())
-        problems: dict[str, str] = {}
-        path = self.ofc.ofc_file
-        try:
-            parsed = parse_text(path.read_text(encoding="utf-8"), str(path))
-        except OSError:
-            return texts, problems
-        for key, (raw, lineno) in parsed.entries.items():
-            if key not in texts:
-                continue
-            texts[key] = raw
-            try:
-                convert(raw, self.ofc.types[key], key=key, where=f"{path}:{lineno}")
-            except ConfigError as exc:
-                problems[key] = f"in the file: {exc}"
-        return texts, problems
+        return self.ofc.file_state()
 
     def _widget_text(self, key: str, kind: str, value: Any) -> str:
         """A widget's value as the text the file holds (sliders give numbers)."""
