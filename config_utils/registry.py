@@ -19,7 +19,8 @@ Seed API (pytorch-flows), kept verbatim::
 What changed from the seed, and why:
 
 - State lives on each :class:`Registry` instance (the seed kept it at class level, so two
-  registries silently shared everything). The seed's four mappings stay readable under
+  registries silently shared everything). The seed's class name ``_Registry`` is an alias of
+  :class:`Registry` with that one difference; its ``config_name=`` keyword is accepted. The seed's four mappings stay readable under
   their old names because the seed README documents ``registry._clsname2cls[...]``.
 - Mistakes surface at registration time (a config field the target cannot take, a second
   object under a taken name), with did-you-mean and both definitions' ``file:line``,
@@ -56,7 +57,7 @@ from .errors import (
     did_you_mean,
 )
 
-__all__ = ["Registry", "registry"]
+__all__ = ["Registry", "_Registry", "registry"]
 
 T = TypeVar("T")
 
@@ -171,6 +172,7 @@ class Registry:
         instantiate: bool = True,
         replace: bool = False,
         config: type | str | None = None,
+        config_name: str | None = None,
     ) -> Any:
         """Register a target and link it to its config dataclass.
 
@@ -182,6 +184,8 @@ class Registry:
         - ``@register_with_config('LossConfig')``: the config by name (needed for
           functions, whose configs rarely follow the naming convention);
         - ``@register_with_config(LossConfig)`` or ``config=LossConfig``: the class itself;
+        - ``config_name="LossConfig"``: pytorch-flows' keyword for the config's name (the
+          only way upstream to name it explicitly), accepted as it is;
         - ``name=``: register the target under another name; ``instantiate=False``:
           ``configure_submodules`` leaves this config as it is; ``replace=True``: take over
           a name held by a different object.
@@ -189,12 +193,25 @@ class Registry:
         A dataclass passed positionally is taken as the *config* when its name ends with
         ``Config``; otherwise it is the target (a dataclass can be a target too).
         """
-        arg = target_or_config
-        if isinstance(arg, str) or (_is_dataclass_type(arg) and arg.__name__.endswith("Config")):
+        if config_name is not None:
             if config is not None:
                 raise RegistryError(
                     "register_with_config: the config was given twice "
-                    f"({arg!r} and config={config!r}); pass it once"
+                    f"(config={config!r} and config_name={config_name!r}); pass it once"
+                )
+            if not isinstance(config_name, str):
+                raise RegistryError(
+                    f"register_with_config: config_name must be the config class's name, got "
+                    f"{config_name!r}; pass a class as config=..."
+                )
+            config = config_name
+        arg = target_or_config
+        if isinstance(arg, str) or (_is_dataclass_type(arg) and arg.__name__.endswith("Config")):
+            if config is not None:
+                given = f"config_name={config_name!r}" if config_name is not None else f"config={config!r}"
+                raise RegistryError(
+                    f"register_with_config: the config was given twice ({arg!r} and {given}); "
+                    "pass it once"
                 )
             config, arg = arg, None
         if arg is None:
@@ -606,3 +623,10 @@ def parse_param_help(doc: str) -> dict[str, str]:
 
 registry = Registry()
 """The default registry (``from config_utils.registry import registry``)."""
+
+_Registry = Registry
+"""pytorch-flows' class name, kept so ``from config_utils.registry import _Registry`` works.
+
+One difference: upstream declared its mappings at class level, so every ``_Registry()`` shared
+one state (registering with one registered with all). Here each instance has its own state;
+code that relied on the sharing should use the module's ``registry`` everywhere."""

@@ -1,4 +1,4 @@
-"""The registry (DESIGN §2): the seed API verbatim, per-instance state, every registration
+"""The registry (README, "Registry: configs that build objects"): the seed API verbatim, per-instance state, every registration
 form, lookups, and the errors users meet when they get a name or a field wrong."""
 
 from __future__ import annotations
@@ -651,3 +651,99 @@ def test_default_make_config_helper(clean_default_registry: Registry) -> None:
     cfg = config_utils.make_config(sphinx_style)
     assert clean_default_registry.config_for(sphinx_style) is cfg
     assert config_utils.configure_submodules(cfg(alpha=0.25)) == 0.25
+
+
+# --- pytorch-flows' own spellings (nishi951/pytorch-flows, src/config_utils/registry.py) ------
+
+
+def test_upstream_config_name_keyword_and_instantiate_false() -> None:
+    """Upstream names a config explicitly only through ``config_name=``; with
+    ``instantiate=False`` the config stays a config (upstream never honoured that flag)."""
+    reg = Registry()
+
+    @dataclass
+    class LossConfig:
+        weight: float = 1.0
+
+    @reg.register_with_config(config_name="LossConfig", instantiate=False)
+    class WeightedLoss:
+        def __init__(self, weight: float) -> None:
+            self.weight = weight
+
+    @dataclass
+    class ScaleSettings:
+        factor: int = 2
+
+    @reg.register_with_config(config_name="ScaleSettings")
+    def scale(factor: int) -> int:
+        return 10 * factor
+
+    @dataclass
+    class Experiment:
+        loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+        scale: ScaleSettings = dataclasses.field(default_factory=ScaleSettings)
+
+    built = reg.configure_submodules(Experiment())
+    assert built.loss == LossConfig(weight=1.0)  # left as it is
+    assert built.scale == 20
+    assert reg.config_for(WeightedLoss) is LossConfig
+    assert reg._clsname2cfgname == {"WeightedLoss": "LossConfig", "scale": "ScaleSettings"}
+
+
+def test_upstream_partial_and_full_registration() -> None:
+    """Upstream's partial-registration test, in this project's words: a config lacking a
+    required argument builds a ``functools.partial``; a complete one builds the object."""
+    import functools
+
+    reg = Registry()
+
+    @dataclass
+    class ProductConfig:
+        a: int
+        b: int
+
+    @reg.register_with_config
+    class Product:
+        def __init__(self, a: int, b: int, c: float) -> None:
+            self.value = a * b * c
+
+    @dataclass
+    class Holder:
+        product: ProductConfig
+
+    made = reg.configure_submodules(Holder(product=ProductConfig(a=2, b=3)))
+    assert isinstance(made.product, functools.partial)
+    assert made.product(c=0.5).value == 3.0
+
+
+def test_upstream_class_name_is_an_alias_with_per_instance_state() -> None:
+    from config_utils.registry import Registry as Current
+    from config_utils.registry import _Registry
+
+    assert _Registry is Current
+    first, second = _Registry(), _Registry()
+
+    @first.register
+    class OnlyInFirst:
+        pass
+
+    assert "OnlyInFirst" in first
+    assert "OnlyInFirst" not in second  # upstream shared state between instances; not here
+
+
+def test_config_name_given_twice_or_not_a_name() -> None:
+    reg = Registry()
+
+    @dataclass
+    class TwiceConfig:
+        x: int = 1
+
+    with pytest.raises(RegistryError, match=r"^register_with_config: the config was given twice \("
+                       r"config=<class .*TwiceConfig'> and config_name='TwiceConfig'\); pass it once$"):
+        reg.register_with_config(config=TwiceConfig, config_name="TwiceConfig")
+    with pytest.raises(RegistryError, match=r"^register_with_config: the config was given twice "
+                       r"\('TwiceConfig' and config_name='TwiceConfig'\); pass it once$"):
+        reg.register_with_config("TwiceConfig", config_name="TwiceConfig")
+    with pytest.raises(RegistryError, match=r"^register_with_config: config_name must be the config "
+                       r"class's name, got <class .*TwiceConfig'>; pass a class as config=...$"):
+        reg.register_with_config(config_name=TwiceConfig)  # type: ignore[arg-type]
