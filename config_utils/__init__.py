@@ -106,13 +106,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
-    from .command_line import cli, last_parsed
     from . import sweep
+    from .command_line import cli, last_parsed
     from .flows.paths import run_dir_for
     from .ofc.core import OFC
     from .ofc.lightning import OFCCallback
     from .sources.runs import load_run, save_run
-    from .sweep.report import report
     from .sources.trackers import push_config
     from .sources.wandb import pull_config
+    from .sweep.report import report
     from .tree import to_primitives

@@ -1,0 +1,92 @@
+"""``flow_sweep SPEC``: run a W&B-format sweep spec over a ``config_utils.cli`` program.
+
+Exit status: 0 when the sweep ran its plan and at least one trial completed, 1 when every
+trial failed, 2 for a bad spec or option (before any trial starts), 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+PROG = "flow_sweep"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run a sweep (W&B sweep-config format, YAML or JSON) over a program built on "
+        "config_utils.cli. Keys are dotted config paths; KEY._type picks a union variant. The "
+        "spec is checked against the program's config before any trial starts; running the same "
+        "command again resumes an interrupted sweep.",
+    )
+    p.add_argument("spec", help="the sweep spec (.yaml, .yml or .json)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: subprocesses here (default); ray: Ray tasks on a cluster")
+    p.add_argument("--sweep-dir", type=Path, default=None,
+                   help="where state, trials and results go (default: sweeps/<spec name>)")
+    p.add_argument("--storage", default=None,
+                   help="an Optuna storage URL for the sweep's state (default: SQLite in the sweep directory)")
+    p.add_argument("--parallel", type=int, default=None,
+                   help="trials at a time (default: what the CPUs/GPUs per trial allow)")
+    p.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs each trial needs (default 1)")
+    p.add_argument("--gpus-per-trial", type=float, default=None,
+                   help="GPUs each trial needs (local default: 1 when the machine has GPUs, else 0)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds before a trial is killed and failed")
+    p.add_argument("--seed", type=int, default=None, help="seed of random and bayes search (default: a fresh one, stored)")
+    p.add_argument("--dry-run", action="store_true", help="check the spec, print the planned trials, run nothing")
+    p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start Ray here)")
+    ship = p.add_mutually_exclusive_group()
+    ship.add_argument("--ship-program", dest="ship_program", action="store_true", default=None,
+                      help="send the program's directory to the Ray nodes (default with --ray-address)")
+    ship.add_argument("--no-ship-program", dest="ship_program", action="store_false",
+                      help="the Ray nodes see the program's directory at the same path")
+    return p
+
+
+def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
+    if value is not None and (value < 0 or (value == 0 and not allow_zero)):
+        raise ConfigError(f"{name}: expected a number {'>= 0' if allow_zero else '> 0'}, got {value:g}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    def _term(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    from .runner import Options, SweepInterrupted, run
+
+    try:
+        _positive("--parallel", args.parallel)
+        _positive("--cpus-per-trial", args.cpus_per_trial, allow_zero=True)
+        _positive("--gpus-per-trial", args.gpus_per_trial, allow_zero=True)
+        _positive("--timeout", args.timeout)
+        if args.engine != "ray" and (args.ray_address or args.ship_program is not None):
+            raise ConfigError("--ray-address and --ship-program need --engine ray")
+        signal.signal(signal.SIGTERM, _term)
+        result = run(args.spec, Options(
+            engine=args.engine, sweep_dir=args.sweep_dir, storage=args.storage, parallel=args.parallel,
+            cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, timeout=args.timeout,
+            seed=args.seed, dry_run=args.dry_run, ray_address=args.ray_address,
+            ship_program=args.ship_program))
+    except SweepInterrupted:
+        return 130
+    except KeyboardInterrupt:  # during the checks: nothing started yet
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except ConfigError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    if result.dry_run:
+        return 0
+    return 0 if result.best is not None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The ``local`` engine: trials as subprocesses on this machine, N at a time.
+
+Each trial runs in its own session (``start_new_session``), so Ctrl-C at the terminal reaches
+only the controller, which then stops every trial's whole process group (a program's data
+loader workers included). Trials outlive a controller that is SIGKILLed; the resumed sweep
+finds them by the pid recorded in the Optuna storage (checked against the trial's own
+``FLOWS_SWEEP_TRIAL``) and kills their process group before running them again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import OUTPUT_FILE, Outcome, TrialJob, hostname, kill_group, tail
+
+
+@dataclass
+class _Running:
+    job: TrialJob
+    proc: subprocess.Popen[bytes]
+    started: float
+    gpus: list[str]
+
+
+class LocalEngine:
+    """``slots`` trials at a time; with ``gpus``, each trial gets ``gpus_per_trial`` of them
+    through ``CUDA_VISIBLE_DEVICES`` (and none sees the others')."""
+
+    name = "local"
+
+    def __init__(self, slots: int, gpus: list[str] | None = None, gpus_per_trial: int = 0) -> None:
+        self.slots = max(1, slots)
+        self.gpus_free = list(gpus or [])
+        self.gpus_per_trial = gpus_per_trial
+        self._running: dict[int, _Running] = {}
+        self.host = hostname()
+
+    def free_slots(self) -> int:
+        free = self.slots - len(self._running)
+        if self.gpus_per_trial > 0:
+            free = min(free, len(self.gpus_free) // self.gpus_per_trial)
+        return max(0, free)
+
+    def start(self, job: TrialJob) -> dict[str, Any]:
+        env = dict(os.environ)
+        env.update(job.env)
+        gpus = self.gpus_free[: self.gpus_per_trial]
+        del self.gpus_free[: self.gpus_per_trial]
+        if self.gpus_per_trial > 0:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(job.run_dir / OUTPUT_FILE, "ab") as out:
+            try:
+                proc = subprocess.Popen(job.command, cwd=job.cwd, env=env, stdout=out,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+            except OSError:
+                self.gpus_free.extend(gpus)
+                raise
+        self._running[job.number] = _Running(job, proc, time.monotonic(), gpus)
+        return {"pid": proc.pid, "pgid": proc.pid, "host": self.host, "gpus": gpus}
+
+    def running(self) -> list[int]:
+        return list(self._running)
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self._collect()
+            if done or time.monotonic() >= deadline or not self._running:
+                return done
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def _collect(self) -> list[Outcome]:
+        out: list[Outcome] = []
+        now = time.monotonic()
+        for number, r in list(self._running.items()):
+            code = r.proc.poll()
+            timed_out = False
+            if code is None and r.job.timeout is not None and now - r.started > r.job.timeout:
+                kill_group(r.proc.pid)
+                r.proc.wait()
+                code, timed_out = None, True
+            elif code is None:
+                continue
+            else:
+                kill_group(r.proc.pid, grace=0.5)  # children the program left behind
+            del self._running[number]
+            self.gpus_free.extend(r.gpus)
+            out.append(Outcome(number, code, now - r.started, tail(r.job.run_dir / OUTPUT_FILE),
+                               timed_out=timed_out, node=self.host))
+        return out
+
+    def stop(self) -> None:
+        for r in self._running.values():
+            kill_group(r.proc.pid)
+            try:
+                r.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._running.clear()
+
+    def close(self) -> None:
+        self.stop()

@@ -1,0 +1,93 @@
+"""``config_utils.report(**metrics)``: a trial tells its sweep how it did.
+
+Why a file: the sweep (or a person) reads the metrics of a trial from the trial's run
+directory whatever ran it — a local subprocess, a Ray task on another node, or a rerun from
+the record — with no connection back to the controller. Each call appends one JSON line to
+``$FLOWS_RUN_DIR/metrics.jsonl``; the sweep takes the last reported value of its metric (as
+W&B's sweep controller takes the run summary). When a W&B run is active, the metrics also go
+into its summary, where a W&B sweep would look for them. Outside a sweep and without W&B,
+``report`` does nothing and costs nothing, so a script can call it unconditionally.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+METRICS_FILE = "metrics.jsonl"
+RUN_DIR_ENV = "FLOWS_RUN_DIR"
+TRIAL_ENV = "FLOWS_SWEEP_TRIAL"
+
+
+class ReportError(ConfigError):
+    """A metric passed to :func:`report` that is not a number."""
+
+
+def _number(name: str, value: Any) -> float | int:
+    if hasattr(value, "item") and callable(value.item):  # torch / numpy scalars
+        try:
+            value = value.item()
+        except (ValueError, RuntimeError) as exc:
+            raise ReportError(f"report: metric {name!r} is not a single number ({exc})") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ReportError(f"report: metric {name!r} must be a number, got {type(value).__name__} {value!r}")
+    return value
+
+
+def report(step: int | None = None, **metrics: Any) -> dict[str, float | int]:
+    """Report this run's metrics (``report(loss=0.12, acc=0.9)``); returns them as numbers.
+
+    ``step`` is recorded beside them. Written to ``$FLOWS_RUN_DIR/metrics.jsonl`` when the
+    sweep set that variable, and to the active W&B run's summary when there is one.
+    """
+    values = {name: _number(name, v) for name, v in metrics.items()}
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    if run_dir and values:
+        line: dict[str, Any] = {"_time": round(time.time(), 3)}
+        if step is not None:
+            line["_step"] = step
+        line.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
+        path = Path(run_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        with open(path / METRICS_FILE, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+    wandb = sys.modules.get("wandb")  # never import wandb for this: only use a run that exists
+    run = getattr(wandb, "run", None) if wandb is not None else None
+    if run is not None and values:
+        try:
+            run.summary.update(values)
+        except Exception as exc:  # a W&B hiccup must not end a training run
+            print(f"warning: report: W&B summary not updated: {exc}", file=sys.stderr)
+    return values
+
+
+def read_metrics(run_dir: str | Path) -> dict[str, float]:
+    """The last reported value of every metric in a run directory (empty when none)."""
+    path = Path(run_dir) / METRICS_FILE
+    out: dict[str, float] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a kill
+        if not isinstance(row, dict):
+            continue
+        for k, v in row.items():
+            if k.startswith("_"):
+                continue
+            if isinstance(v, str) and v in ("nan", "inf", "-inf"):
+                v = float(v)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[k] = float(v)
+    return out

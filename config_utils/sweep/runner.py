@@ -1,0 +1,300 @@
+"""The sweep controller: check the spec, plan, run trials on an engine, keep the state, report.
+
+One process, one loop: fill the engine's free slots (trials to re-run first, then new ones
+from the plan), wait a moment for trials to end, record each ending in the Optuna study,
+print a progress line. Ctrl-C (or SIGTERM) stops the running trials and leaves them RUNNING
+in the study marked ``interrupted``; running the same command again re-runs exactly those and
+continues the plan.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import ConfigError
+from .check import Checked, check_spec
+from .engines import OUTPUT_FILE, Outcome, TrialJob, visible_gpus
+from .plan import Plan, make_plan
+from .report import read_metrics
+from .results import RESULTS_CSV, Row, plots, rows, table, write_csv
+from .spec import Param, load_spec
+from .state import Started, SweepState, resolve_seed
+
+POLL = 0.25
+
+
+class SweepInterrupted(ConfigError):
+    """The sweep was stopped (Ctrl-C / SIGTERM); its state is saved for a resume."""
+
+
+@dataclass
+class Options:
+    """How to run a sweep (everything the spec does not say: resources, engine, place)."""
+
+    engine: str = "local"
+    sweep_dir: Path | None = None
+    storage: str | None = None
+    parallel: int | None = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float | None = None
+    timeout: float | None = None
+    seed: int | None = None
+    dry_run: bool = False
+    ray_address: str | None = None
+    ship_program: bool | None = None
+    cwd: Path | None = None
+    python: str = sys.executable
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced (``rows`` best first)."""
+
+    sweep_dir: Path
+    sweep_id: str
+    planned: int
+    rows: list[Row] = field(default_factory=list)
+    csv: Path | None = None
+    plots: list[Path] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def best(self) -> Row | None:
+        return self.rows[0] if self.rows and self.rows[0].status == "complete" else None
+
+
+def describe(p: Param) -> str:
+    d = p.distribution
+    if d == "constant":
+        return f"{p.value!r}"
+    if d == "categorical":
+        return "one of " + ", ".join(repr(v) for v in p.values)
+    if d == "categorical_w_probabilities":
+        return "one of " + ", ".join(f"{v!r} (p={q:g})" for v, q in zip(p.values, p.probabilities, strict=True))
+    if p.space == "unit":
+        q = f", q={p.q:g}" if p.q is not None else ""
+        return f"{d}(mu={p.mu:g}, sigma={p.sigma:g}{q})"
+    q = f", q={p.q:g}" if p.q is not None else ""
+    return f"{d}({p.min:g} .. {p.max:g}{q})"
+
+
+class _Printer:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.t0 = time.monotonic()
+
+    def __call__(self, msg: str, stamp: bool = True) -> None:
+        prefix = f"[{time.monotonic() - self.t0:6.1f}s] " if stamp else ""
+        print(prefix + msg, file=self.out, flush=True)
+
+
+def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | None = None,
+        **kwargs: Any) -> SweepResult:
+    """Run (or resume, or with ``dry_run`` only plan) the sweep of ``spec_path``.
+
+    ``kwargs`` set fields of :class:`Options`. Raises :class:`SpecError` (a bad spec: before
+    any trial starts), :class:`SweepInterrupted`, or another ``ConfigError``.
+    """
+    opts = options or Options()
+    for k, v in kwargs.items():
+        if not hasattr(opts, k):
+            raise TypeError(f"unknown sweep option {k!r}")
+        setattr(opts, k, v)
+    say = _Printer(out or sys.stdout)
+    cwd = Path(opts.cwd or os.getcwd()).resolve()
+    spec = load_spec(spec_path, cwd=cwd)
+    sweep_dir = Path(opts.sweep_dir) if opts.sweep_dir else cwd / "sweeps" / spec.path.stem
+    if not sweep_dir.is_absolute():
+        sweep_dir = cwd / sweep_dir
+    say(f"checking {spec.path} against {spec.program_path.name} ...")
+    checked = check_spec(spec, cwd=cwd, parallel=opts.parallel, python=opts.python)
+    plan = make_plan(checked, resolve_seed(sweep_dir, opts.seed))
+    if opts.dry_run:
+        _print_plan(plan, say)
+        return SweepResult(sweep_dir, "", plan.planned, dry_run=True)
+    state = SweepState.open(sweep_dir, plan, opts.storage)
+    engine = _make_engine(opts, plan, state, say)
+    try:
+        _loop(state, engine, checked, opts, say)
+    except KeyboardInterrupt:
+        running = engine.running()
+        say(f"interrupted: stopping {len(running)} running trial(s) ...")
+        engine.stop()
+        state.interrupted(running)
+        result = _finish(state, plan, say, plots_too=False)
+        say(f"state saved in {sweep_dir}; run the same command again to resume "
+            f"({result.planned - sum(r.status in ('complete', 'failed') for r in result.rows)} trials to go)")
+        raise SweepInterrupted(f"sweep {state.id} interrupted; resume with the same command") from None
+    finally:
+        engine.close()
+    return _finish(state, plan, say)
+
+
+def _print_plan(plan: Plan, say: _Printer) -> None:
+    spec = plan.checked.spec
+    say(f"sweep of {spec.program_path} ({spec.method}, {plan.planned} trials; metric {spec.metric} "
+        f"({spec.goal}); seed {plan.seed})", stamp=False)
+    for p in plan.params.values():
+        say(f"  {p.key}: {describe(p)}", stamp=False)
+    for n, args in plan.preview():
+        if args is None:
+            say(f"  trials 0..{plan.planned - 1}: chosen by Optuna's TPE from the results so far", stamp=False)
+            break
+        say(f"  trial {n}: {' '.join(args) or '(no arguments)'}", stamp=False)
+    if plan.duplicates:
+        say(f"  ({plan.duplicates} grid points left out: identical arguments, because a key applies "
+            "only under some union variants)", stamp=False)
+
+
+def _make_engine(opts: Options, plan: Plan, state: SweepState, say: _Printer) -> Any:
+    if opts.engine == "ray":
+        from .engines.ray import RayEngine
+
+        ship = opts.ship_program if opts.ship_program is not None else bool(opts.ray_address)
+        engine = RayEngine(address=opts.ray_address, cpus_per_trial=opts.cpus_per_trial,
+                           gpus_per_trial=opts.gpus_per_trial or 0.0, slots=opts.parallel,
+                           ship_dir=plan.checked.spec.program_path.parent if ship else None,
+                           sweep_dir=state.dir, sweep_id=state.id)
+        where = f"Ray at {opts.ray_address}" if opts.ray_address else "a local Ray"
+        say(f"engine: {where}, {engine.slots} trials at a time"
+            + (f", program shipped from {engine.ship_dir}" if engine.ship_dir else ""))
+        return engine
+    if opts.engine != "local":
+        raise ConfigError(f"--engine: expected local or ray, got {opts.engine!r}")
+    from .engines.local import LocalEngine
+
+    gpus = visible_gpus()
+    per = opts.gpus_per_trial
+    if per is None:
+        per = 1 if gpus else 0
+    if per != int(per) or per < 0:
+        raise ConfigError(f"--gpus-per-trial: the local engine hands out whole GPUs, got {per:g}")
+    if per > 0 and len(gpus) < per:
+        raise ConfigError(f"--gpus-per-trial {per:g}: this machine has {len(gpus)} GPUs")
+    cpus = os.cpu_count() or 1
+    slots = opts.parallel or max(1, int(cpus // max(opts.cpus_per_trial, 1e-9)))
+    local = LocalEngine(slots, gpus, int(per))
+    gpu_note = f", {int(per)} GPU each ({len(gpus)} here)" if per else ""
+    say(f"engine: local, {min(slots, local.free_slots() or slots)} trials at a time{gpu_note}")
+    return local
+
+
+def _trial_env(state: SweepState, st: Started, opts: Options) -> dict[str, str]:
+    spec = state.plan.checked.spec
+    env = {
+        "FLOWS_SWEEP_TRIAL": f"{state.id}/trial:{st.number}",
+        "FLOWS_RUN_DIR": str(st.run_dir),
+        "WANDB_RUN_GROUP": state.id,  # trials of one sweep are one group in W&B
+        "PYTHONUNBUFFERED": "1",
+    }
+    if spec.project:
+        env["WANDB_PROJECT"] = spec.project
+    if spec.entity:
+        env["WANDB_ENTITY"] = spec.entity
+    if opts.engine == "local" and not opts.gpus_per_trial and opts.gpus_per_trial is not None:
+        env["CUDA_VISIBLE_DEVICES"] = ""  # --gpus-per-trial 0: no trial touches a GPU
+    return env
+
+
+def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: _Printer) -> None:
+    spec = checked.spec
+    plan = state.plan
+    trials = state.trials()
+    ended = {t.number: t.state.name for t in trials if t.state.name in ("COMPLETE", "FAIL")}
+    best: tuple[float, int] | None = None
+    for t in trials:
+        if t.state.name == "COMPLETE" and t.value is not None:
+            best = _better(best, (t.value, t.number), spec.goal)
+    pending = deque(state.recover())
+    say(f"sweep {state.id}: {spec.method}, {plan.planned} trials, metric {spec.metric} ({spec.goal}), "
+        f"seed {plan.seed}; directory {state.dir}")
+    if ended or pending:
+        say(f"resuming: {len(ended)} of {plan.planned} trials already ended; "
+            f"{len(pending)} were running and run again")
+    running: dict[int, Started] = {}
+    while True:
+        while engine.free_slots() > 0 and (pending or state.remaining_to_ask() > 0):
+            st = pending.popleft() if pending else state.ask()
+            job = TrialJob(st.number, [opts.python, str(spec.program_path), *st.args],
+                           _trial_env(state, st, opts), Path(opts.cwd or os.getcwd()), st.run_dir,
+                           opts.timeout)
+            try:
+                info = engine.start(job)
+            except OSError as exc:
+                state.finish(st.number, {"error": f"cannot start: {exc.strerror or exc}"}, None)
+                ended[st.number] = "FAIL"
+                say(f"trial {st.number} FAILED: cannot start {opts.python}: {exc.strerror or exc}")
+                continue
+            state.started(st.number, info)
+            running[st.number] = st
+            again = " (re-run)" if st.rerun else ""
+            say(f"trial {st.number} started{again}: {' '.join(st.args) or '(no arguments)'}")
+        if not running:
+            break
+        for outcome in engine.poll(POLL):
+            st = running.pop(outcome.number)
+            status, value, note = _record(state, st, outcome, spec.metric, opts.timeout)
+            ended[st.number] = "COMPLETE" if status == "complete" else "FAIL"
+            if status == "complete" and value is not None:
+                best = _better(best, (value, st.number), spec.goal)
+            failed = sum(1 for s in ended.values() if s == "FAIL")
+            tally = (f"{len(ended)}/{plan.planned} ended ({failed} failed), {len(running)} running"
+                     + (f", best {spec.metric}={best[0]:.6g} (trial {best[1]})" if best else ""))
+            what = (f"complete in {outcome.seconds:.1f}s: {spec.metric}={value:.6g}" if status == "complete"
+                    else f"FAILED after {outcome.seconds:.1f}s: {note}")
+            say(f"trial {st.number} {what} | {tally}")
+
+
+def _better(best: tuple[float, int] | None, cand: tuple[float, int], goal: str) -> tuple[float, int]:
+    if best is None:
+        return cand
+    if goal == "maximize":
+        return cand if cand[0] > best[0] else best
+    return cand if cand[0] < best[0] else best
+
+
+def _record(state: SweepState, st: Started, o: Outcome, metric: str, timeout: float | None
+            ) -> tuple[str, float | None, str]:
+    st.run_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in o.files.items():  # sent back from a node without the sweep directory
+        target = st.run_dir / name
+        if not target.exists():
+            target.write_text(text, encoding="utf-8")
+    metrics = read_metrics(st.run_dir)
+    value = metrics.get(metric)
+    error: str | None = None
+    if o.error:
+        error = o.error
+    elif o.timed_out:
+        error = f"timed out after {timeout:g} s" if timeout is not None else "timed out"
+    elif o.exit_code != 0:
+        last = next((ln for ln in reversed(o.tail) if ln.strip()), "")
+        error = f"exit status {o.exit_code}" + (f": {last.strip()}" if last else "")
+    elif value is None:
+        seen = f" (reported: {', '.join(sorted(metrics))})" if metrics else (
+            " (call config_utils.report(...), or log it with self.log in Lightning)")
+        error = f"exited 0 but never reported {metric!r}{seen}"
+    elif value != value or value in (float("inf"), float("-inf")):
+        error = f"{metric} is {value}"
+    result = {"exit": o.exit_code, "seconds": round(o.seconds, 3), "tail": o.tail, "node": o.node,
+              "error": error, "metrics": metrics, "output": str(st.run_dir / OUTPUT_FILE)}
+    status = state.finish(st.number, result, None if error else value)
+    return status, value, error or ""
+
+
+def _finish(state: SweepState, plan: Plan, say: _Printer, plots_too: bool = True) -> SweepResult:
+    result_rows = rows(state)
+    csv_path = write_csv(state.dir / RESULTS_CSV, result_rows, plan)
+    pngs = plots(state.dir, result_rows, plan) if plots_too else []
+    complete = sum(r.status == "complete" for r in result_rows)
+    failed = sum(r.status == "failed" for r in result_rows)
+    say(f"sweep {state.id}: {complete} complete, {failed} failed of {plan.planned} planned")
+    say(table(result_rows, plan, limit=20), stamp=False)
+    say(f"results: {csv_path}" + (f"; plots: {', '.join(p.name for p in pngs)}" if pngs else ""), stamp=False)
+    return SweepResult(state.dir, state.id, plan.planned, result_rows, csv_path, pngs)
