@@ -60,6 +60,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import re
 import socket
@@ -72,6 +73,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, RunSourceError, did_you_mean
+from ..extras import require
 
 RECORD_NAME = "run_record.json"
 OMITTED = "OMITTED"
@@ -140,13 +142,16 @@ def push_config(logger_or_run: Any, cfg: Any, omit: Iterable[str] = ()) -> None:
     ``omit``: dotted paths (``"data.token"``) pushed as ``"OMITTED"``. A no-op on non-zero
     ranks. See the module docstring for the reasons.
     """
-    import wandb
+    wandb = require("wandb", "wandb", feature="push_config")
 
     run = _resolve_run(logger_or_run, wandb)
     if run is None:
         return
     values = _primitives(cfg)
     omit = list(omit)
+    from .runs import check_recreatable
+
+    check_recreatable(cfg, what="push_config")  # a pushed value must pull back exactly
     for path in omit:
         _omit(values, path)
     run.config.update(values, allow_val_change=True)
@@ -282,6 +287,11 @@ def pull_config(source: str, *, timeout: float | None = None) -> dict[str, Any]:
     6 s or ``FLOWS_WANDB_TIMEOUT``). Raises :class:`RunSourceError` naming the run and the
     cause.
     """
+    if not str(source).strip():
+        raise RunSourceError(
+            "run reference is empty: expected a W&B run URL, ENTITY/PROJECT/RUN_ID or a run "
+            "directory"
+        )
     local = _local_path(source)
     if local is not None:
         kind, run_dir = _classify_local(local, source)
@@ -293,24 +303,37 @@ def pull_config(source: str, *, timeout: float | None = None) -> dict[str, Any]:
 
 
 def _timeout(timeout: float | None) -> float:
-    if timeout is not None:
-        return float(timeout)
-    text = os.environ.get("FLOWS_WANDB_TIMEOUT", "")
+    """The wait bound: ``timeout``, else ``FLOWS_WANDB_TIMEOUT``, else 6 s; always a finite
+    number of seconds > 0 (``inf`` would make a dead server hang the program for good)."""
+    where = "timeout"
+    value: Any = timeout
+    if timeout is None:
+        text = os.environ.get("FLOWS_WANDB_TIMEOUT", "").strip()
+        if not text:
+            return DEFAULT_TIMEOUT
+        where = "FLOWS_WANDB_TIMEOUT"
+        value = text
     try:
-        return float(text) if text else DEFAULT_TIMEOUT
-    except ValueError:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
         raise RunSourceError(
-            f"FLOWS_WANDB_TIMEOUT: expected a number of seconds, got {text!r}"
-        ) from None
+            f"{where}: expected a finite number of seconds > 0 (e.g. 6), got {str(value)[:40]!r}"
+        )
+    return seconds
 
 
 def _local_path(source: str) -> Path | None:
     """``source`` as an existing local path, or None (then it is read as a W&B run)."""
     text = str(source).strip()
-    if not text or "://" in text:
+    if not text or "://" in text or "\0" in text:
         return None
-    path = Path(text).expanduser()
-    return path if path.exists() else None
+    try:
+        path = Path(text).expanduser()
+        return path if path.exists() else None
+    except (OSError, ValueError, RuntimeError):  # too long, undecodable, no home directory
+        return None
 
 
 def _classify_local(path: Path, source: str) -> tuple[str, Path]:
@@ -358,6 +381,13 @@ def _pull_offline(run_dir: Path) -> dict[str, Any]:
     record = run_dir / "files" / RECORD_NAME
     if record.is_file():
         return _record_config(record, label)
+    logs = sorted(run_dir.glob("run-*.wandb"))
+    empty = [log for log in logs if log.is_file() and log.stat().st_size == 0]
+    if logs and len(empty) == len(logs):
+        raise RunSourceError(
+            f"{label}: the run log {empty[0]} is empty (the run was stopped before W&B wrote "
+            "anything?); it holds no config"
+        )
     cmd = [sys.executable, "-m", "wandb", "leet", "inspect", "--summary", "--json", str(run_dir)]
     env = {**os.environ, "WANDB_SILENT": "true", "WANDB_ERROR_REPORTING": "false"}
     try:
@@ -384,7 +414,14 @@ def _pull_offline(run_dir: Path) -> dict[str, Any]:
             + (f": {detail[-1]}" if detail else "")
             + ")"
         )
-    return _drop_internal(summary["config"])
+    config = _drop_internal(summary["config"])
+    if not config:
+        shown_log = logs[0] if logs else run_dir
+        raise RunSourceError(
+            f"{label}: the run log {shown_log} holds no config (the run pushed none, or was "
+            "stopped before W&B wrote it)"
+        )
+    return config
 
 
 def _drop_internal(config: dict[str, Any]) -> dict[str, Any]:
@@ -402,6 +439,30 @@ def _base_url(wandb: Any) -> str:
     except Exception:  # noqa: BLE001 - private API moved: fall back to the documented variable
         url = os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai"
     return str(url).rstrip("/")
+
+
+def _malformed_key() -> str:
+    """What is wrong with ``WANDB_API_KEY``'s format ("" when nothing is, or it is unset).
+
+    wandb's own check only runs once a request is on its way, and its error then reads like
+    a server's answer; a key that cannot be right is the user's to fix, so it is named as such.
+    """
+    key = os.environ.get("WANDB_API_KEY")
+    if key is None:
+        return ""
+    if key != key.strip():
+        return "the W&B API key in WANDB_API_KEY is malformed (it starts or ends with blanks)"
+    try:
+        from wandb.sdk.lib.wbauth.validation import check_api_key
+    except ImportError:  # the private module moved: let wandb report it
+        return ""
+    try:
+        problem = check_api_key(key)
+    except Exception:  # noqa: BLE001 - wandb's own check failing is not the user's mistake
+        return ""
+    if not problem:
+        return ""
+    return f"the W&B API key in WANDB_API_KEY is malformed ({problem.rstrip('.')})"
 
 
 def _has_credentials(base_url: str) -> bool | None:
@@ -425,11 +486,14 @@ def _has_credentials(base_url: str) -> bool | None:
 
 def _pull_online(entity: str, project: str, run_id: str, timeout: float) -> dict[str, Any]:
     """Read a run through the real ``wandb.Api``; every failure becomes one RunSourceError."""
-    import wandb
+    wandb = require("wandb", "wandb", feature="pulling a W&B run")
     from wandb.errors import Error as WandbError
 
     label = f"wandb:{entity}/{project}/{run_id}"
     base_url = _base_url(wandb)
+    malformed = _malformed_key()
+    if malformed:
+        raise RunSourceError(f"{label}: {malformed}; no server was contacted")
     if _has_credentials(base_url) is False:
         raise RunSourceError(
             f"{label}: no W&B API key configured for {base_url} "
@@ -468,13 +532,19 @@ def _cause(exc: BaseException, base_url: str, timeout: float) -> str:
         return f"no W&B API key configured for {base_url} (set WANDB_API_KEY or run `wandb login`)"
     if "connection refused" in low or "no such host" in low or "dial tcp" in low:
         return f"cannot connect to the W&B server at {base_url} (server down?)"
+    status = re.search(r"http (5\d\d)", low) or re.search(r"\b(5\d\d) internal", low)
+    if status:
+        return f"the W&B server at {base_url} failed (HTTP {status[1]})"
     if "did not respond in time" in low or "timeout" in low or "deadline" in low:
         if _refuses_connections(base_url):
             return f"cannot connect to the W&B server at {base_url} (server down?)"
+        code = _probe_status(base_url)
+        if code is not None and code >= 500:
+            return (
+                f"the W&B server at {base_url} failed (HTTP {code}, still failing after "
+                f"{timeout:g} s of retries)"
+            )
         return f"the W&B server at {base_url} did not answer within {timeout:g} s"
-    status = re.search(r"http (5\d\d)", low)
-    if status:
-        return f"the W&B server at {base_url} failed (HTTP {status[1]})"
     if (
         "401" in low
         or "403" in low
@@ -487,6 +557,32 @@ def _cause(exc: BaseException, base_url: str, timeout: float) -> str:
         return f"the W&B server at {base_url} rejected the API key (unauthorised)"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return f"W&B request failed: {first}"
+
+
+def _probe_status(base_url: str) -> int | None:
+    """The HTTP status the server gives a trivial GraphQL request within 1 s (None: no answer).
+
+    wandb-core retries a 5xx answer until the timeout and then reports only the timeout; one
+    direct request tells "the server is failing" apart from "the server is not answering".
+    """
+    import http.client
+
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = conn_cls(host, parts.port, timeout=1.0)
+    try:
+        conn.request(
+            "POST",
+            (parts.path.rstrip("/") or "") + "/graphql",
+            body=b'{"query": "query Viewer { viewer { id } }"}',
+            headers={"Content-Type": "application/json"},
+        )
+        return int(conn.getresponse().status)
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
 
 
 def _refuses_connections(base_url: str) -> bool:
