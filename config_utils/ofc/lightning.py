@@ -19,21 +19,55 @@ anything else, register your own callback::
 
 Changes are logged through the trainer's loggers as ``args/<key>`` (numbers and booleans;
 loggers write on rank 0 only). When a ``WandbLogger`` is among them, the OFC's own direct
-W&B logging is switched off during the fit so each change is logged once.
+W&B logging is switched off during the fit so each change is logged once. An ``MLFlowLogger``
+also gets every other change (text, paths, lists, enums) as the tag ``args/<key>``: MLflow
+params never change and its metrics are numbers only, while a tag holds the latest value
+(the OFC history file keeps them all).
+
+Without Lightning installed this module still imports; constructing the callback then says
+in one line which extra to install.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytorch_lightning as pl
+from typing import TYPE_CHECKING, Any
 
 from .core import OFC
+
+if TYPE_CHECKING:
+    import pytorch_lightning as pl
+
+    _Callback = pl.Callback
+else:
+    try:
+        from pytorch_lightning import Callback as _Callback
+
+        _IMPORT_ERROR: ImportError | None = None
+    except ImportError as _exc:  # the 'lightning' extra (torch + pytorch-lightning) is missing
+        _Callback = object
+        _IMPORT_ERROR = _exc
 
 __all__ = ["OFCCallback"]
 
 
-class OFCCallback(pl.Callback):
+def _missing_lightning() -> None:
+    """Raise the one-line "install the extra" error when Lightning could not be imported."""
+    exc = globals().get("_IMPORT_ERROR")
+    if exc is None:
+        return
+    from ..extras import MissingExtraError, install_hint
+
+    top = str(getattr(exc, "name", "") or "").split(".")[0]
+    if top not in ("pytorch_lightning", "lightning_fabric", "torch"):
+        raise exc  # installed but broken: reinstalling the extra would not help
+    raise MissingExtraError(
+        f"OFCCallback needs the 'lightning' extra: {install_hint('lightning')}",
+        module="pytorch_lightning",
+        extra="lightning",
+    )
+
+
+class OFCCallback(_Callback):
     """Call ``ofc.update(step=trainer.global_step)`` every ``every_n_steps`` training steps."""
 
     def __init__(
@@ -44,6 +78,7 @@ class OFCCallback(pl.Callback):
         lr_key: str | None = None,
         log: bool = True,
     ) -> None:
+        _missing_lightning()
         if every_n_steps < 1:
             from ..errors import OFCError
 
@@ -96,6 +131,15 @@ class OFCCallback(pl.Callback):
             if metrics:
                 for logger in trainer.loggers:
                     logger.log_metrics(metrics, step=step)
+            others = {k: v for k, v in changes.items() if f"args/{k}" not in metrics}
+            if others and trainer.is_global_zero:
+                for logger in trainer.loggers:
+                    if _is_mlflow_logger(logger):
+                        from ..sources import mlflow as mlflow_source
+
+                        mlflow_source.log_changes(
+                            logger, others, step, self.ofc.types, metrics=False
+                        )
 
     # -- lr
     def _set_lr(self, new: Any, old: Any) -> None:
@@ -118,3 +162,8 @@ def _is_wandb_logger(logger: Any) -> bool:
     except ImportError:  # pragma: no cover - ships with Lightning
         return False
     return isinstance(logger, WandbLogger)
+
+
+def _is_mlflow_logger(logger: Any) -> bool:
+    """By class name, so that checking never imports mlflow."""
+    return any(c.__name__ == "MLFlowLogger" for c in type(logger).__mro__)

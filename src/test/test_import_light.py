@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("wandb", "torch", "pytorch_lightning", "lightning", "gradio", "gin", "yaml")
+HEAVY = ("wandb", "torch", "pytorch_lightning", "lightning", "gradio", "gin", "yaml", "mlflow")
 
 
 def modules_after_import(statement: str) -> set[str]:
