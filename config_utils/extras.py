@@ -16,6 +16,7 @@ so code that already guards an optional import with ``except ImportError`` keeps
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 
 from .errors import ConfigError
@@ -57,16 +58,23 @@ def require(module_name: str, extra: str, *, feature: str | None = None) -> Modu
     the package is installed but one of its own dependencies is missing or broken, the
     original ``ModuleNotFoundError`` propagates: installing the extra again would not fix it,
     and hiding the real cause would send the user in the wrong direction.
+
+    A plain directory of that name on ``sys.path`` is not the package either: W&B's own run
+    directory ``./wandb`` (no ``__init__.py``) imports as an empty namespace package when
+    wandb is not installed, and would fail later with a confusing ``AttributeError``.
     """
+    top = module_name.partition(".")[0]
     try:
-        return importlib.import_module(module_name)
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        top = module_name.partition(".")[0]
         if exc.name not in (module_name, top):
             raise
-        what = feature or top
-        raise MissingExtraError(
-            f"{what} needs the {extra!r} extra: {install_hint(extra)}",
-            module=module_name,
-            extra=extra,
-        ) from None
+    else:
+        if getattr(module, "__file__", None) is not None or not hasattr(module, "__path__"):
+            return module
+        sys.modules.pop(module_name, None)  # a namespace package made of stray directories
+    raise MissingExtraError(
+        f"{feature or top} needs the {extra!r} extra: {install_hint(extra)}",
+        module=module_name,
+        extra=extra,
+    )
