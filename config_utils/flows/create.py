@@ -15,7 +15,6 @@ failure never leaves half an experiment behind; an existing directory is never t
 import json
 import keyword
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -48,10 +47,19 @@ COPY_IGNORE = (
     ".DS_Store",
 )
 
-_DEFAULTS = "DEFAULTS"
+
+
+#: Longest experiment name: it becomes a directory (file systems allow 255 bytes per name, and
+#: the staging directory adds a prefix and suffix) and a module name people type.
+MAX_NAME_LENGTH = 100
 
 
 def _check_name(name: str) -> None:
+    if len(name) > MAX_NAME_LENGTH:
+        raise WorkspaceError(
+            f"experiment name {name[:20]!r}... is {len(name)} characters long; at most "
+            f"{MAX_NAME_LENGTH} (it becomes the directory flows/<name> and the module flows.<name>)"
+        )
     if not name.isidentifier() or keyword.iskeyword(name):
         raise WorkspaceError(
             f"experiment name {name!r} is not a plain identifier: use letters, digits and '_', "
@@ -130,10 +138,32 @@ def _source_dir(ws: Workspace, copy_from: str | Path | None, root: Path) -> Path
 # -- reading a previous run ----------------------------------------------------------------
 
 
+def _is_key_part(key: object) -> bool:
+    """True for a dict key that can be one part of a dotted ini key (a field name is one)."""
+    return isinstance(key, str) and (key.isidentifier() or key == "_type")
+
+
+def _flatten_run(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A run's primitives as dotted keys, descending only into dicts that can be sub-configs.
+
+    A sub-config's keys are field names (identifiers, and ``_type`` for a union variant). A
+    dict whose keys are not all names (``{"a.b": 1}``, ``{"x y": 2}``) can only be the value
+    of a ``dict`` field: it stays one value, so the dots in its keys survive re-creation. (The
+    run's config class is usually not importable here, often being a script's ``__main__``;
+    with it, ``config_utils.layers.flatten_for`` would decide from the schema.)
+    """
+    out: dict[str, Any] = {}
+    for key, value in nested.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and all(_is_key_part(k) for k in value):
+            out.update(_flatten_run(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
 def _run_values(from_run: str, root: Path) -> tuple[dict[str, Any], str]:
     """The run's config as flat dotted keys → JSON primitives, and a label for messages."""
-    from ..tree import flatten
-
     local = Path(from_run).expanduser()
     if not local.is_absolute():
         local = root / local
@@ -159,7 +189,7 @@ def _run_values(from_run: str, root: Path) -> tuple[dict[str, Any], str]:
         label = f"W&B run {from_run}"
     if not isinstance(nested, dict):
         raise WorkspaceError(f"--from-run {from_run!r}: the run's config is not a mapping of keys to values")
-    flat = flatten(nested)
+    flat = _flatten_run(nested)
     return (
         {
             k: v
@@ -170,68 +200,105 @@ def _run_values(from_run: str, root: Path) -> tuple[dict[str, Any], str]:
     )
 
 
-_INLINE_COMMENT = re.compile(r"\s[#;]")
-
-
 def _format(value: Any) -> str:
-    """The ini text for one run value; ``read_ini`` + ``convert`` give the value back."""
-    from ..convert import format_value
+    """The ini text for one run value; the ini reader + ``convert`` give the value back."""
+    from ..ini import cut_inline_comment, format_value
 
     try:
         text = format_value(value)
     except Exception:  # an exotic value from an old run: readable JSON beats failing
         text = json.dumps(value, default=repr)
-    if isinstance(value, str) and _INLINE_COMMENT.search(text) and text[:1] not in "'\"":
-        text = repr(value)  # ini readers cut unquoted values at " #" / " ;"
+    if "\n" in text or cut_inline_comment(text) != text:
+        text = repr(value)  # a quoted literal is never cut and never spans lines
     return text
+
+
+_MULTILINE = "__flow_create_multiline_{}__"
 
 
 def _seeded_ini(existing: Path, run_values: dict[str, Any], label: str) -> str:
     """``defaults.ini`` text: the experiment's keys (with their help comments) set to the run's
-    values, then any key only the run has. Keys the run omitted keep the experiment's value."""
-    values: dict[str, str] = {}
-    helps: dict[str, str] = {}
-    if existing.is_file():
-        from ..sources.files import read_ini
+    values, then any key only the run has. Keys the run omitted keep the experiment's value,
+    written exactly as they were (a value continued over several lines stays so).
 
-        layer = read_ini(existing)
-        values = {k: str(rv.value) for k, rv in layer.values.items()}
-        helps = dict(layer.help)
+    Written by the one ini writer (:func:`config_utils.ini.write_ini`) and read back before it
+    is returned: a text that would not give every value back is an error, never a file.
+    """
+    from .. import ini
+
+    kept: dict[str, ini.Entry] = {}
+    if existing.is_file():
+        try:
+            text = existing.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WorkspaceError(f"{existing}: cannot read it: {exc}") from None
+        doc = ini.read_ini(text, source=str(existing), strict=True)
+        kept = {e.key: e for e in doc.entries}
     # A union field whose variant the run names (``mod._type``): the experiment's keys for
     # another variant would be unknown keys there, so only the run's keys stay.
     variants = [k[: -len("_type")] for k in run_values if k.endswith("._type")]
-    for key in [k for k in values if k not in run_values]:
+    for key in [k for k in kept if k not in run_values]:
         if any(key.startswith(prefix) for prefix in variants):
-            del values[key]
-    from_run = set()
+            del kept[key]
+    wanted: dict[str, str] = {k: e.value_text for k, e in kept.items()}
     for key, value in run_values.items():
-        values[key] = _format(value)
-        from_run.add(key)
-    kept = sorted(set(values) - from_run)
-    sections: dict[str, list[tuple[str, str]]] = {_DEFAULTS: []}
-    for key, text in values.items():
-        section, _, leaf = key.rpartition(".")
-        sections.setdefault(section or _DEFAULTS, []).append((leaf, text))
-    lines = [
-        f"# Seeded by flow_create from {label}.",
-        "# Every value is the run's; edit freely. The command line still overrides this file.",
+        wanted[key] = _format(value)
+    only_file = sorted(set(wanted) - set(run_values))
+    header = [
+        f"Seeded by flow_create from {label}.",
+        "Every value is the run's; edit freely. The command line still overrides this file.",
     ]
-    if kept:
-        lines.append("# Not in the run (kept from the copied defaults.ini): " + ", ".join(kept))
-    for section, items in sections.items():
-        if not items and section == _DEFAULTS:
-            continue
-        lines += ["", f"[{section}]"]
-        prefix = "" if section == _DEFAULTS else section + "."
-        for leaf, text in items:
-            for help_line in helps.get(prefix + leaf, "").splitlines():
-                lines.append(f"# {help_line}".rstrip())
-            text = text.replace("\n", "\\n")
-            lines.append(f"{leaf} = {text}".rstrip())
-    return "\n".join(lines) + "\n"
+    if only_file:
+        header.append("Not in the run (kept from the copied defaults.ini): " + ", ".join(only_file))
+    multiline: dict[str, str] = {}
+    entries = []
+    for key, text in wanted.items():
+        if "\n" in text:  # only a kept value: continuation lines, restored below
+            marker = _MULTILINE.format(len(multiline))
+            multiline[marker] = text
+            text = marker
+        old = kept.get(key)
+        entries.append(ini.Entry(key, text, comment_above=old.comment_above if old else ()))
+    try:
+        out = ini.write_ini(entries, header=header)
+    except ConfigError as exc:
+        raise WorkspaceError(f"cannot write the seeded defaults.ini: {exc}") from None
+    for marker, text in multiline.items():
+        first, *rest = text.split("\n")
+        out = out.replace(f" = {marker}\n", " = " + "\n    ".join([first, *rest]) + "\n", 1)
+    back = {e.key: e.value_text for e in ini.read_ini(out, source="defaults.ini").entries}
+    if back != wanted:
+        bad = sorted(k for k in wanted if back.get(k) != wanted[k])
+        raise WorkspaceError(
+            f"cannot write the seeded defaults.ini: {', '.join(bad[:5])} would not read back "
+            "as written; nothing was created"
+        )
+    return out
 
 
 # -- the command ---------------------------------------------------------------------------
+
+#: Template files whose text names the experiment (``flows/NAME/run.py``).
+_NAMED_FILES = ("README.md", "run.py")
+
+
+def _name_the_template(build: Path, name: str, ws: Workspace) -> None:
+    """Put the experiment's real paths where the template says ``flows/NAME`` and ``logs/NAME``."""
+    import re
+
+    flows_rel = ws.flows_dir.relative_to(ws.root).as_posix()
+    logs_rel = os.path.relpath(ws.logs_root, ws.root).replace(os.sep, "/")
+    for file_name in _NAMED_FILES:
+        path = build / file_name
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        text = text.replace("flows/NAME/", f"{flows_rel}/{name}/").replace("logs/NAME/", f"{logs_rel}/{name}/")
+        text = text.replace("# Experiment (made by", f"# Experiment `{name}` (made by")
+        text = re.sub(r"\bNAME\b", name, text)
+        path.write_text(text, encoding="utf-8")
+
+
 
 
 def flow_create(
@@ -275,6 +342,8 @@ def flow_create(
     try:
         build = staging / name
         shutil.copytree(source, build, symlinks=True, ignore=shutil.ignore_patterns(*COPY_IGNORE))
+        if source == TEMPLATE_DIR:
+            _name_the_template(build, name, ws)
         if run_values is not None:
             ini = build / "defaults.ini"
             text = _seeded_ini(ini, run_values, label)
@@ -307,8 +376,8 @@ def _args_type() -> type:
         """Copy this existing experiment (a name in flows/, or a path) instead of the template; its logs, caches and __pycache__ are left out."""
         from_run: Annotated[str | None, tyro.conf.arg(metavar="URL_OR_DIR")] = None
         """Seed defaults.ini with the config of a previous run: a run directory saved by config_utils.save_run, or a W&B run URL or entity/project/run_id."""
-        flow_dir: Annotated[str | None, tyro.conf.arg(metavar="DIR")] = None
-        """Advanced: the experiments directory, when it is neither ./flows nor a directory above the current one."""
+        flow_dir: Annotated[str | None, tyro.conf.arg(metavar="DIR", aliases=("--copy-to-dir",))] = None
+        """Advanced: the experiments directory, when it is neither ./flows nor a directory above the current one. (pytorch-flows called it --copy-to-dir; here it must be a directory made by flow_init.)"""
 
     return CreateArgs
 

@@ -8,8 +8,9 @@ works from any directory in this environment. The original (pytorch-flows) ran t
 ``setup.py develop`` for that; a ``.pth`` line is what editable installs use today, and it is
 one small file that is easy to see and remove.
 
-Safety rules (DESIGN §7): idempotent; never deletes or overwrites a file it did not write;
-never prompts. Generated files start with :data:`~config_utils.flows.paths.GENERATED_MARK`;
+Safety rules (README, "Experiment workspaces"): idempotent; never deletes or overwrites a file
+it did not write; never prompts (the original asked "Overwrite/Leave/Abort?" and could delete
+the whole directory). Generated files start with :data:`~config_utils.flows.paths.GENERATED_MARK`;
 ``--force`` rewrites only those.
 """
 
@@ -77,6 +78,9 @@ class InitReport:
     #: Generated files that differ from what flow_init writes now (edited): ``--force`` rewrites.
     outdated: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: False when ``--site-dir`` chose where the .pth file goes (then ``import`` works only
+    #: where Python reads .pth files from that directory).
+    site_default: bool = True
 
     @property
     def changed(self) -> bool:
@@ -108,9 +112,16 @@ class InitReport:
             f"  kept      {show(p)} (edited since flow_init wrote it; --force regenerates it)"
             for p in self.outdated
         )
-        out.append(
-            f"  `import {self.package}` works from any directory of this environment through {self.pth_path}"
-        )
+        if self.site_default:
+            out.append(
+                f"  `import {self.package}` works from any directory of this environment through {self.pth_path}"
+            )
+        else:
+            out.append(
+                f"  `import {self.package}` works in interpreters that read .pth files from "
+                f"{self.pth_path.parent} (there: {self.pth_path.name}); that is not this "
+                "environment's site-packages, so elsewhere add the directory with site.addsitedir"
+            )
         out.extend(f"warning: {w}" for w in self.warnings)
         return out
 
@@ -296,7 +307,9 @@ def flow_init(
         raise WorkspaceError(f"{import_root}: a path with a line break cannot go into a .pth file")
     pth = site / pth_name(import_root)
 
-    report = InitReport(root=root_path, flows_dir=flows, package=package, pth_path=pth)
+    report = InitReport(
+        root=root_path, flows_dir=flows, package=package, pth_path=pth, site_default=site_dir is None
+    )
     plan = _Plan(report, force)
     logs, data = root_path / LOGS_DIRNAME, root_path / DATA_DIRNAME
     dirs = [*(root_path / Path(*rel.parts[:i]) for i in range(1, len(rel.parts) + 1)), logs, data]
@@ -353,8 +366,8 @@ def _args_type() -> type:
         directory. Safe to run again: existing files are kept, and a second run changes nothing.
         """
 
-        flow_dir: Annotated[str, tyro.conf.arg(metavar="DIR")] = "flows"
-        """Experiments directory, relative to the current directory; its name is the package to import."""
+        flow_dir: Annotated[str, tyro.conf.arg(metavar="DIR", aliases=("--flow-dir-name",))] = "flows"
+        """Experiments directory, relative to the current directory; its name is the package to import. (--flow-dir-name is pytorch-flows' name for it.)"""
         force: bool = False
         """Rewrite the files flow_init generated before (their first line says so), even if edited. Files you wrote are never touched."""
         site_dir: Annotated[str | None, tyro.conf.arg(metavar="DIR")] = None
