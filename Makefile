@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean-venv
+.PHONY: demo test lint bench sweep clean-venv
 
 # The install shows what it is doing: one line per package as pip collects it (pip's own
 # output filtered; errors still reach the terminal), about a minute and a half on a fresh machine.
@@ -32,6 +32,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check config_utils prefigure_compat src/test examples bench
 	$(BIN)/mypy
+
+# A small sweep of the main job (4 trials, 2 at a time; about a minute on 2 cores). Each run is a
+# new sweep directory; running flow_sweep again on the same directory resumes it.
+sweep: $(STAMP)
+	$(BIN)/flow_sweep examples/sweep/train.yaml --parallel 2 --sweep-dir logs/sweeps/train-$$(date +%Y-%m-%d_%H-%M-%S)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
