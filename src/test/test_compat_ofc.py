@@ -171,3 +171,71 @@ def test_on_change_callback(ofc: OFC) -> None:
     edit(ofc, learning_rate="0.5")
     wait_update(ofc)
     assert seen == [(0.5, 0.001)]
+
+
+# --- listed differences from prefigure's OFC (README, "Differences from prefigure") -----------
+
+def test_file_holds_only_steerable_keys_with_header_and_types_mode_0600(ofc: OFC) -> None:
+    """prefigure wrote every argument, bare, with the umask's mode; here only the steerable
+    keys, each under a comment naming its type, after a header saying how edits work; the
+    file is private to its owner (written as a temp file renamed over)."""
+    import stat
+
+    text = Path(ofc.ofc_file).read_text()
+    lines = text.splitlines()
+    assert lines[0] == "# flows-workspace on-the-fly control (OFC) file"
+    body = lines[lines.index("[OFC]") + 1:]
+    assert body == [
+        "# learning_rate: float", "learning_rate = 0.001",
+        "# demo_every: int", "demo_every = 50",
+        "# use_ema: bool", "use_ema = True",
+        "# ratios: list[int]", "ratios = [4, 2]",
+    ]
+    assert stat.S_IMODE(Path(ofc.ofc_file).stat().st_mode) == 0o600
+
+
+def test_an_edit_applies_after_the_watcher_saw_it_settle_not_at_the_very_next_update(
+        ofc: OFC, args: argparse.Namespace) -> None:
+    """prefigure re-read the file in every ``update()``; here a watcher thread reads it, so an
+    ``update()`` right after the write still returns ``{}`` and one ~0.2 s later applies it
+    (a check-every-N loop sees the edit one check later)."""
+    edit(ofc, demo_every="5")
+    assert ofc.update() == {}
+    assert args.demo_every == 50
+    start = time.monotonic()
+    assert wait_update(ofc) == {"demo_every": 5}
+    assert time.monotonic() - start < 1.0
+
+
+def test_a_second_live_process_on_the_same_file_is_refused(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """prefigure let two runs write one OFC file (last writer wins, each applying the other's
+    values); here the second is refused while the first process lives."""
+    import subprocess
+    import sys
+
+    from config_utils.errors import OFCError
+
+    monkeypatch.chdir(tmp_path)
+    holder = (
+        "import argparse, sys, time\n"
+        "from prefigure_compat import OFC\n"
+        "ofc = OFC(argparse.Namespace(name='shared', lr=0.1))\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "ofc.close()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", holder], cwd=tmp_path, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        with pytest.raises(OFCError, match=rf"^OFC: .*shared-ofc.ini is in use by the running process {proc.pid}; "
+                                           r"it was left as it is: pass another ofc_file$"):
+            OFC(argparse.Namespace(name="shared", lr=0.1))
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.write("\n")
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    with OFC(argparse.Namespace(name="shared", lr=0.2)) as ofc:  # the first one has ended
+        assert "lr = 0.2" in Path(ofc.ofc_file).read_text()

@@ -368,6 +368,33 @@ def test_create_gradio_interface_starts_a_gui_later(tmp_path: Path, monkeypatch:
     assert not _answers(url)
 
 
+@pytest.mark.slow
+def test_gui_link_goes_to_wandb_as_ofc_gui_uncommitted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """prefigure logged ``gradio_url`` with a committed ``wandb.log`` (one step used up);
+    here the link is logged as ``ofc/gui`` with ``commit=False``, so the run's steps stay the
+    script's. The page takes a free port, not gradio's 7860."""
+    import wandb
+
+    monkeypatch.chdir(tmp_path)
+    run = wandb.init(project="gui-link", dir=str(tmp_path), reinit="finish_previous")
+    calls: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    original_log = run.log
+
+    def recording_log(data: dict[str, Any], *a: Any, **kw: Any) -> None:
+        calls.append((dict(data), dict(kw)))
+        original_log(data, *a, **kw)
+
+    monkeypatch.setattr(run, "log", recording_log)
+    try:
+        with OFC(argparse.Namespace(name="link", lr=0.1), gui=True) as ofc:
+            url = ofc.gradio_url
+    finally:
+        run.finish()
+    assert not url.startswith("http://127.0.0.1:7860/")
+    assert [(sorted(data), kw) for data, kw in calls] == [(["ofc/gui"], {"commit": False})]
+    assert url in calls[0][0]["ofc/gui"].html
+
+
 # --- ofc_test.py end to end: a subprocess, W&B offline, Lightning's WandbLogger, the GUI -------
 
 @pytest.mark.slow
