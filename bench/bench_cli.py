@@ -1,6 +1,6 @@
 """Benchmark: parse the large config (~500 leaves + a union) with 10 overrides, per contender.
 
-DESIGN.md §8 targets checked here (PASS/FAIL lines at the end):
+docs/design.md ("Performance targets") targets checked here (PASS/FAIL lines at the end):
 - ``config_utils.cli`` with an ini layer <= 1.10 x bare ``tyro.cli``, and faster than hydra's
   compose API and jsonargparse; ``--help`` likewise (hydra's compose API has no ``--help``).
   jsonargparse runs twice: with its defaults (it ignores field docstrings, so its help carries
@@ -261,7 +261,7 @@ def profile_config_utils(top: int = 20) -> str:
 
 
 def targets(parse: dict[str, Result], helps: dict[str, Result] | None) -> list[tuple[str, bool | None, str]]:
-    """The DESIGN.md §8 targets as (label, passed or None when not measurable, detail)."""
+    """The targets of docs/design.md ("Performance targets") as (label, passed or None when not measurable, detail)."""
     out: list[tuple[str, bool | None, str]] = []
 
     def cmp(a: Result | None, b: Result | None) -> tuple[float | None, str]:

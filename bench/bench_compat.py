@@ -1,6 +1,6 @@
 """prefigure_compat's start-up cost against a hand-written flat argparse and real prefigure.
 
-Target (DESIGN §8): ``from prefigure_compat import get_all_args`` + a call on a 500-key ini
+Target (docs/design.md, "Performance targets"): ``from prefigure_compat import get_all_args`` + a call on a 500-key ini
 ≤ 2 × the flat-argparse floor (a script that declares the same 500 options in its source).
 Real prefigure takes seconds, most of it importing gradio and wandb.
 

@@ -1,6 +1,6 @@
 """Benchmark: the cost of ``import`` alone, whole process, against the peers.
 
-DESIGN.md §8 target: ``import config_utils`` <= ``import tyro`` + 30 ms (config_utils must load
+docs/design.md ("Performance targets") target: ``import config_utils`` <= ``import tyro`` + 30 ms (config_utils must load
 tyro only when ``cli`` is used). Also shown: ``python -c pass`` (interpreter start, the floor),
 jsonargparse, hydra's compose API, ``from prefigure_compat import get_all_args`` (the legacy
 path must stay light) and, with ``--prefigure``, prefigure itself (imports gradio and wandb).

@@ -1,6 +1,6 @@
 """configure_submodules on a 10,000-node config tree: µs per node, against the seed's algorithm.
 
-Target (DESIGN §8): ≤ 5 µs per node. The reference is pytorch-flows' algorithm: per node,
+Target (docs/design.md, "Performance targets"): ≤ 5 µs per node. The reference is pytorch-flows' algorithm: per node,
 ``inspect.signature(target).bind(**fields)``, then ``target(**fields)`` or, on
 ``TypeError``, ``functools.partial`` — written out below so both run in one process on the
 same tree.

@@ -1,6 +1,6 @@
 """OFC.update() cost, edit-to-apply latency, and the DDP broadcast, beside prefigure's OFC.
 
-DESIGN.md §8 targets (PASS/FAIL lines at the end):
+docs/design.md ("Performance targets") targets (PASS/FAIL lines at the end):
 - ``OFC.update()`` with nothing changed <= 2 µs (prefigure 0.0.10 re-parses its ini on every
   call);
 - a change is applied by the first ``update()`` that runs 0.5 s or more after the file is

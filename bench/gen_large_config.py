@@ -1,6 +1,6 @@
 """Generate the large benchmark config and every peer's equivalent of it.
 
-Why generated, and why as ordinary source: DESIGN.md §8 measures parsers on a config of
+Why generated, and why as ordinary source: docs/design.md ("Performance targets") measures parsers on a config of
 20 nested sections x 25 documented fields (~500 leaves) plus one union-typed field. tyro reads
 field docstrings from the *source* of a class; a class built with ``make_dataclass`` has no
 source, and tyro's help extraction then gets far slower, which would misrepresent real use.

@@ -1,6 +1,6 @@
 """Contender: ``prefigure_compat.get_all_args`` (our legacy API) on the flat 500-key ini.
 
-DESIGN.md §8 target: import + this call <= 2 x the flat-argparse floor.
+docs/design.md ("Performance targets") target: import + this call <= 2 x the flat-argparse floor.
 """
 
 import os

@@ -1,7 +1,7 @@
 """A loopback stand-in for the W&B GraphQL API, for testing pulls with the real ``wandb`` client.
 
 Why it exists: every ``wandb.Api`` request goes through the ``wandb-core`` Go process, so
-patching ``requests`` in Python intercepts nothing (DESIGN §4). The only honest way to test a
+patching ``requests`` in Python intercepts nothing (docs/design.md, "Weights & Biases"). The only honest way to test a
 pull without the internet is to point the real client at a real HTTP server. This one speaks
 the small GraphQL subset that ``wandb.Api()`` and ``wandb.Api().run(path)`` use (wandb 0.31):
 

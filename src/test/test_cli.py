@@ -1,4 +1,4 @@
-"""``config_utils.cli`` (DESIGN §3): defaults < config file < previous run < command line.
+"""``config_utils.cli`` (docs/design.md, "Layers and provenance"): defaults < config file < previous run < command line.
 
 Most tests call ``cli(..., args=[...])`` in-process; the exit-status tests run a real script
 in a subprocess and check status 2, the pinned one-line message and that no traceback shows.

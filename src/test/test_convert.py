@@ -1,4 +1,4 @@
-"""The one typed conversion (DESIGN §3): raw text or JSON primitives → the *declared* type.
+"""The one typed conversion (docs/design.md, "The one conversion"): raw text or JSON primitives → the *declared* type.
 
 Files, run records, W&B runs, the OFC file and the GUI all go through ``convert``; the
 declared type decides (``"1"`` is ``1`` for an int field and ``"1"`` for a str field).

@@ -1,4 +1,4 @@
-"""Config files as layers (DESIGN §3, layer 2): every format, every declared type, line numbers.
+"""Config files as layers (docs/design.md, "Layers and provenance", layer 2): every format, every declared type, line numbers.
 
 The same values written in .ini, .toml, .yaml/.yml and .json must give the same typed config,
 and every value must carry ``FILE:LINE`` so that errors and ``--print-config`` point at it.

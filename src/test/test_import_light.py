@@ -1,4 +1,4 @@
-"""`import config_utils` and `import prefigure_compat` stay light (DESIGN §1, §6, §8).
+"""`import config_utils` and `import prefigure_compat` stay light (docs/design.md, "Layout and imports").
 
 Heavy packages cost seconds (wandb ≈ 0.9 s, pytorch_lightning ≈ 4.6 s, gradio ≈ 6 s), and
 prefigure imported them all at import time. Each check runs in a fresh interpreter, since

@@ -1,4 +1,4 @@
-"""configure_submodules (DESIGN §2): full call vs partial from the signature, recursion
+"""configure_submodules (docs/design.md, "Registry"): full call vs partial from the signature, recursion
 through containers, shared sub-configs, rebuilt dataclasses, and errors that name the path."""
 
 from __future__ import annotations

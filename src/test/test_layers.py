@@ -1,5 +1,5 @@
-"""Layering (DESIGN §3): later layers override earlier ones key by key, every leaf records
-its source, ``_type`` picks a union variant, and unknown keys get a message that helps.
+"""Layering (docs/design.md, "Layers and provenance"): later layers override earlier ones key
+by key, every leaf records its source, ``_type`` picks a union variant, and unknown keys get a message that helps.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``--print-config`` (DESIGN §3): the resolved config with the source of every value, exit 0.
+"""``--print-config`` (docs/design.md, "Layers and provenance"): the resolved config with the source of every value, exit 0.
 
 The text form is pinned (people read it, and it is also a valid ini file that re-creates the
 config); ``--format json`` carries the same data for machines.

@@ -1,4 +1,4 @@
-"""Run records (DESIGN §3): config → ``save_run`` → ``cli(cls, args=["--wandb-config", run_dir])``
+"""Run records (docs/design.md, "Run records"): config → ``save_run`` → ``cli(cls, args=["--wandb-config", run_dir])``
 gives back an equal config, union variants included — a hypothesis property over random
 nested configs — and the record carries what made the run.
 """

@@ -1,5 +1,5 @@
 """Pulling a run's config: URL parsing, the real ``wandb.Api`` against a loopback GraphQL
-server, offline run directories, and one clear bounded error per failure (DESIGN §4)."""
+server, offline run directories, and one clear bounded error per failure (docs/design.md, "Weights & Biases")."""
 
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ def test_offline_push_reaches_the_log_and_the_run_record(wandb_mod: Any) -> None
     assert dict(run.config) == PUSHED  # lr overwritten: allow_val_change
     run_dir = Path(run.dir).parent
     run.finish()
-    wandb_mod.teardown()  # finish() may return before the log is flushed (DESIGN §4)
+    wandb_mod.teardown()  # finish() may return before the log is flushed (docs/design.md, "Weights & Biases")
 
     assert log_config(run_dir) == PUSHED
     record = json.loads((run_dir / "files" / "run_record.json").read_text())
