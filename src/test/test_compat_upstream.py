@@ -439,3 +439,23 @@ def test_ofc_test_example_runs_with_wandb_offline(tmp_path: Path) -> None:
     assert "Traceback" not in text
     run_dirs = list((work / "wandb").glob("offline-run-*"))
     assert len(run_dirs) == 1
+
+
+# --- the README's table of differences names tests that exist -------------------------------
+
+def test_every_difference_in_the_readme_names_an_existing_test() -> None:
+    """Each row of README "Differences from prefigure" ends with the test that pins it."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Differences from prefigure\n", 1)[1].split("\n## ", 1)[0]
+    files = {"fixes": "test_compat_fixes.py", "ofc": "test_compat_ofc.py",
+             "upstream": "test_compat_upstream.py", "diff": "test_compat_differential.py"}
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| ---")][1:]
+    assert len(rows) >= 30
+    for row in rows:
+        cited = re.findall(r"`(\w+)::(test_\w+)`", row.rsplit("|", 2)[-2])
+        assert cited, f"no test named in: {row[:80]}"
+        for short, name in cited:
+            source = (Path(__file__).parent / files[short]).read_text()
+            assert re.search(rf"^def {name}\(", source, re.M), f"{short}::{name} does not exist"
