@@ -8,7 +8,7 @@ works from any directory in this environment. The original (pytorch-flows) ran t
 ``setup.py develop`` for that; a ``.pth`` line is what editable installs use today, and it is
 one small file that is easy to see and remove.
 
-Safety rules (README, "Experiment workspaces"): idempotent; never deletes or overwrites a file
+Safety rules (docs/design.md, "Experiment workspaces"): idempotent; never deletes or overwrites a file
 it did not write; never prompts (the original asked "Overwrite/Leave/Abort?" and could delete
 the whole directory). Generated files start with :data:`~config_utils.flows.paths.GENERATED_MARK`;
 ``--force`` rewrites only those.

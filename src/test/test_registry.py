@@ -1,4 +1,4 @@
-"""The registry (README, "Registry: configs that build objects"): the seed API verbatim, per-instance state, every registration
+"""The registry (docs/design.md, "Registry"): the seed API verbatim, per-instance state, every registration
 form, lookups, and the errors users meet when they get a name or a field wrong."""
 
 from __future__ import annotations
