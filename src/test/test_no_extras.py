@@ -206,9 +206,6 @@ def test_the_base_environment_has_no_extras(tmp_path: Path) -> None:
     ("snippet", "extra"),
     [
         pytest.param(
-            "config_utils.push_config(None, TrainConfig())", "wandb", id="push_config"
-        ),
-        pytest.param(
             "config_utils.pull_config('https://wandb.ai/me/proj/runs/abc123')", "wandb", id="pull_config-url"
         ),
         pytest.param("config_utils.pull_config('me/proj/abc123')", "wandb", id="pull_config-path"),
@@ -219,14 +216,31 @@ def test_the_base_environment_has_no_extras(tmp_path: Path) -> None:
             "wandb",
             id="push_wandb_config",
         ),
-        pytest.param("config_utils.OFCCallback", "lightning", id="OFCCallback"),
-        pytest.param("from config_utils import OFCCallback", "lightning", id="from-import-OFCCallback"),
+        pytest.param(
+            "from config_utils import OFCCallback\n"
+            "ofc = config_utils.OFC(TrainConfig(), steerables=['steps'], ofc_file='ofc.ini')\n"
+            "OFCCallback(ofc, every_n_steps=10)",
+            "lightning",
+            id="OFCCallback",
+        ),
     ],
 )
 def test_a_python_feature_without_its_extra_raises_one_line(snippet: str, extra: str, tmp_path: Path) -> None:
     error = api_error("import config_utils\nfrom tour_config import TrainConfig\n" + snippet, tmp_path)
     assert "MissingExtraError" in error["types"] and "ConfigError" in error["types"], error
     assert one_line(extra).match(str(error["message"])), error["message"]
+
+
+@base_only
+def test_push_config_without_any_tracker_is_one_line(tmp_path: Path) -> None:
+    """Without wandb there can be no W&B run to push to; whatever is said, it is one line."""
+    error = api_error(
+        "import config_utils\nfrom tour_config import TrainConfig\n"
+        "config_utils.push_config(None, TrainConfig())",
+        tmp_path,
+    )
+    assert "ConfigError" in error["types"] and "ModuleNotFoundError" not in error["types"], error
+    assert "\n" not in str(error["message"]) and "push_config" in str(error["message"])
 
 
 @base_only
