@@ -251,7 +251,8 @@ def _recorder(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _superset_registry() -> Any:
     """tyro constructor rules for the value forms the one conversion adds: Enum members by
-    name or value, and the boolean words, for arguments that take a value."""
+    name or value, the boolean words for arguments that take a value, integral floats for
+    ints and the None words. Used only after tyro refused the arguments as written."""
     from tyro.constructors import ConstructorRegistry, PrimitiveConstructorSpec, PrimitiveTypeInfo
 
     reg = ConstructorRegistry()
@@ -280,6 +281,16 @@ def _superset_registry() -> Any:
         if info.type is not bool:
             return None
         return make(bool, "{True,False}")
+
+    @reg.primitive_rule
+    def integral_numbers(info: PrimitiveTypeInfo) -> Any:
+        # `5.0` and `1e3` for an int, as in files (W&B stores some ints as floats)
+        return make(int, "INT") if info.type is int else None
+
+    @reg.primitive_rule
+    def none_words(info: PrimitiveTypeInfo) -> Any:
+        # `none`, `null`, `~` as in files
+        return make(type(None), "{None}") if info.type is type(None) else None
 
     return reg
 

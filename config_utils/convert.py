@@ -229,7 +229,7 @@ def _convert_float(raw: Any) -> float:
         except OverflowError:
             raise _Fail("too large for a float") from None
     if isinstance(raw, str):
-        s = raw.strip().replace("_", "")
+        s = raw.strip()  # Python's own grammar: `1_000` yes, `0_` no
         try:
             value = float(s)
         except ValueError:
@@ -262,7 +262,7 @@ def _convert_int(raw: Any) -> int:
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
     if isinstance(raw, str):
-        s = raw.strip().replace("_", "")
+        s = raw.strip()
         limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
         if limit and len(s.lstrip("+-")) > limit and s.lstrip("+-").isdigit():
             raise _Fail(

@@ -18,8 +18,7 @@ from cli_configs import (
 )
 
 from config_utils.errors import ConversionError, UnknownKeyError
-from config_utils.layers import Layer, RawValue, merge
-from config_utils.layers import from_primitives
+from config_utils.layers import Layer, RawValue, from_primitives, merge
 from config_utils.tree import to_primitives
 
 
