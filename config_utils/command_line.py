@@ -600,7 +600,7 @@ def _finish_call(target: _Target, built: _Built, result: Any) -> tuple[Any, Any]
         params = _arguments_instance(target, result.args, result.kwargs)
         return params, target.function(*result.args, **result.kwargs)
     # layered: tyro built the generated arguments dataclass
-    kwargs = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    kwargs = {f.name: getattr(result, f.name) for f in schema_of(type(result)).fields}
     return result, _call_with(target.function, kwargs)
 
 

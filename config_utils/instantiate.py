@@ -19,7 +19,6 @@ which also handles ``init=False`` fields and frozen dataclasses.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import enum
 import functools
 import inspect
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .errors import InstantiationError
+from .schema import schema_of
 
 # Plan kinds. Small ints compare fast and keep plans plain tuples.
 ATOM = 0  # returned as is (numbers, strings, paths, enums, unknown objects)
@@ -163,7 +163,7 @@ def container_plan(tp: type) -> Plan | None:
 
 def rebuild_plan(tp: type) -> Plan:
     """Plan for an unregistered dataclass: copy every field, configured."""
-    names = tuple(f.name for f in dataclasses.fields(tp))
+    names = tuple(f.name for f in schema_of(tp).fields)
     # Instances carry a __dict__ unless every class in the MRO declares __slots__.
     has_dict = any("__dict__" in vars(base) for base in tp.__mro__ if base is not object)
     return Plan(REBUILD, names=names, label=tp.__qualname__, has_dict=has_dict)
@@ -178,7 +178,7 @@ def target_plan(cfg: type, target: Any, target_name: str) -> Plan:
     """
     info = signature_info(target)
     names: list[str] = []
-    for f in dataclasses.fields(cfg):
+    for f in schema_of(cfg).fields:
         if f.init or info.accepts(f.name):
             names.append(f.name)
     partial = info.known and (bool(info.required - set(names)) or info.required_positional_only)

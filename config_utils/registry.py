@@ -56,6 +56,7 @@ from .errors import (
     UnknownNameError,
     did_you_mean,
 )
+from .schema import schema_of
 
 __all__ = ["Registry", "_Registry", "registry"]
 
@@ -529,7 +530,7 @@ def check_fields(cfg: type, target: Any, target_name: str) -> None:
     info = _inst.signature_info(target)
     if not info.known or info.var_keyword:
         return
-    for f in dataclasses.fields(cfg):
+    for f in schema_of(cfg).fields:
         if not f.init or f.name in info.keyword_params:
             continue
         accepted = sorted(info.keyword_params)
