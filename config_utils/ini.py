@@ -55,6 +55,7 @@ __all__ = [
     "Section",
     "cut_inline_comment",
     "format_value",
+    "key_name",
     "normalize_key",
     "parse_value",
     "read_ini",
@@ -133,6 +134,14 @@ def normalize_key(key: str) -> str:
 
 def _normalize_path(path: str) -> str:
     return ".".join(normalize_key(part) for part in path.split("."))
+
+
+def key_name(key: str) -> str:
+    """A key as a message shows it: as is when it is a plain printable name, else its repr
+    (a key holding a line break or a quote must not break the one-line message)."""
+    if key and key.isprintable() and not any(c in key for c in " '\"\\"):
+        return key
+    return _shown(key)
 
 
 def _strip_parts(path: str) -> str:
@@ -257,7 +266,7 @@ def read_ini(
             if prefix in section_lines:
                 problem(
                     lineno,
-                    f"section [{title}] appears twice (lines {section_lines[prefix]} and "
+                    f"section [{key_name(title)}] appears twice (lines {section_lines[prefix]} and "
                     f"{lineno}); merge them into one",
                 )
             else:
@@ -279,7 +288,7 @@ def read_ini(
             duplicated.add(key)
             problem(
                 lineno,
-                f"{key}: set twice (lines {first_line[key]} and {lineno}); keep one",
+                f"{key_name(key)}: set twice (lines {first_line[key]} and {lineno}); keep one",
                 key,
             )
             comments = []

@@ -338,7 +338,7 @@ def parse_text(text: str, where: str) -> _Parsed:
     for sec in doc.sections:
         if sec.title != SECTION:
             problems.append(
-                f"{where}:{sec.line}: unexpected section [{sec.title}] (its keys are ignored); "
+                f"{where}:{sec.line}: unexpected section [{ini.key_name(sec.title)}] (its keys are ignored); "
                 f"an OFC file has one section, [{SECTION}]"
             )
     owner = next(
@@ -671,7 +671,7 @@ class OFC:
                     )
                 else:
                     problems.append(
-                        f"{where}:{lineno}: {key}: unknown key"
+                        f"{where}:{lineno}: {ini.key_name(key)}: unknown key"
                         f"{did_you_mean(key, self.steerables)}; edit ignored"
                     )
                 continue
@@ -979,7 +979,7 @@ class OFC:
         for key, raw in changes.items():
             if key not in self.types:
                 why = "not steerable" if key in self._all_keys else "unknown key"
-                errors[key] = f"{source}: {key}: {why}{did_you_mean(key, self.steerables)}"
+                errors[key] = f"{source}: {ini.key_name(key)}: {why}{did_you_mean(key, self.steerables)}"
                 continue
             try:
                 typed[key] = convert(raw, self.types[key], key=key, where=source)

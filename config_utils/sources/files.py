@@ -192,12 +192,27 @@ def _read_toml(p: Path) -> Layer:
     return _structured(p, data, "TOML")
 
 
+_YAML_DASHES = re.compile(r"(?:-[ \t]+){" + str(MAX_DEPTH + 1) + ",}")
+
+
+def _yaml_too_deep(text: str) -> bool:
+    """A cheap look before PyYAML (pure Python, recursive, slow on deep input): flow brackets,
+    a run of ``- - -`` items or an indentation deeper than any config nests."""
+    from ..convert import literal_depth
+
+    if literal_depth(text) > MAX_DEPTH or _YAML_DASHES.search(text):
+        return True
+    return any(len(line) - len(line.lstrip(" ")) > 4 * MAX_DEPTH for line in text.split("\n"))
+
+
 def _read_yaml(p: Path) -> Layer:
     try:
         import yaml
     except ModuleNotFoundError:
         raise SourceError(f"{p.name}: reading YAML needs PyYAML: pip install 'flows-workspace[yaml]'") from None
     text = _text(p)
+    if _yaml_too_deep(text):
+        raise SourceError(f"{p.name}: invalid YAML: nested deeper than {MAX_DEPTH} levels")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
