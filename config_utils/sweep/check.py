@@ -73,8 +73,9 @@ def error_line(proc: subprocess.CompletedProcess[str]) -> str:
             return m.group(1)
     rules = [i for i, ln in enumerate(lines) if set(ln) <= set("-─━│╭╮╰╯ ")]
     if len(rules) >= 2 and rules[0] > 0:
-        body = " ".join(ln.strip("│ ") for ln in lines[rules[0] + 1 : rules[1]])
-        return re.sub(r"\s+", " ", f"{lines[0].strip('│╭╮ ─')}: {body}").strip()
+        title = lines[0].strip("│╭╮ ─")
+        body = re.sub(r"\s+", " ", " ".join(ln.strip("│ ") for ln in lines[rules[0] + 1 : rules[1]])).strip()
+        return body if body.lower().startswith(title.lower()) else f"{title}: {body}"
     return lines[-1] if lines else f"exit status {proc.returncode}"
 
 

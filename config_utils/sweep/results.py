@@ -138,7 +138,7 @@ def plots(sweep_dir: Path, result_rows: list[Row], plan: Plan) -> list[Path]:
     out: list[Path] = []
     for p in plan.swept:
         pts = [(r.values[p.key], float(r.value or 0.0), r is best) for r in done if p.key in r.values]
-        if not pts:
+        if len({repr(x) for x, _, _ in pts}) < 2:  # one value: nothing to plot against
             continue
         fig, ax = plt.subplots(figsize=(5.0, 3.4), dpi=100)
         numeric = p.space in ("int", "float", "unit") or all(

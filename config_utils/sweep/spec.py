@@ -245,7 +245,7 @@ class Spec:
 
     def where(self, *path: Any) -> str:
         """``spec.yaml:LINE`` for a location in the spec (the closest enclosing line known)."""
-        for n in range(len(path), -1, -1):
+        for n in range(len(path), 0, -1):
             line = self.lines.get(tuple(path[:n]))
             if line is not None:
                 return f"{self.path}:{line}"

@@ -1,7 +1,8 @@
 """A small program for the sweep tests: config_utils.cli with a union field, a metric.
 
 The loss is a fixed function of the config, so tests know which trial is best. ``--sleep``
-makes a trial take time (to kill a sweep mid-way); ``--crash`` makes it fail; ``--log FILE``
+makes a trial take time; ``--hang`` makes some trials hang on their first attempt (to kill a
+sweep while they run); ``--crash`` makes it fail; ``--log FILE``
 appends ``start N`` / ``end N`` lines (N from FLOWS_SWEEP_TRIAL) so a test can count how often
 each trial ran to its end.
 """
@@ -13,6 +14,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Union
 
 import config_utils
@@ -40,6 +42,8 @@ class Config:
     sleep: float = 0.0
     crash: bool = False
     log: str = ""
+    hang: list[int] = field(default_factory=list)
+    """trial numbers that hang (60 s) on their first attempt: killed sweeps leave them running"""
 
 
 def loss_of(cfg: Config) -> float:
@@ -56,7 +60,11 @@ def main() -> None:
         with open(cfg.log, "a") as fh:
             fh.write(f"start {trial} {os.getpid()}\n")
     print(f"trial {trial}: {cfg}", flush=True)
+    print(f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}", flush=True)
     time.sleep(cfg.sleep)
+    run_dir = Path(os.environ.get("FLOWS_RUN_DIR", "."))
+    if trial.isdigit() and int(trial) in cfg.hang and not list(run_dir.parent.glob(run_dir.name + ".attempt-*")):
+        time.sleep(60)
     if cfg.crash:
         print("something went wrong in the model", flush=True)
         sys.exit(3)
