@@ -6,8 +6,9 @@ What it shows, in order:
   * ``config_utils.cli`` layers ``examples/defaults.ini`` < a previous run
     (``--wandb-config RUN``) < the command line, with provenance (``--print-config``);
   * ``registry.configure_submodules`` builds the model and the loss from the config;
-  * W&B (offline by default) gets the typed config via ``push_config``; the run directory
-    holds the run record, the OFC file and its change history;
+  * W&B (offline by default) or MLflow (``--tracker mlflow``) gets the typed config via
+    ``push_config``; the run directory holds the run record, the OFC file and its change
+    history;
   * on-the-fly control: edit ``ofc.ini`` in the run directory while it trains, and
     ``optim.lr`` / ``loss.lam`` / ``log_every`` change at the next check.
 
@@ -16,6 +17,8 @@ Try:
     python examples/train.py --model.hidden 64 loss.module:huber --loss.module.delta 0.5
     python examples/train.py --wandb-config logs/train/<run> --optim.lr 0.003
     python examples/train.py --wandb-mode online --project my-project   # needs a W&B key
+    python examples/train.py --tracker mlflow        # MLFLOW_TRACKING_URI, else logs/mlflow.db
+    python examples/train.py --from-run http://127.0.0.1:5000/#/experiments/1/runs/<run_id>
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import config_utils
 from config_utils.registry import registry
@@ -144,10 +147,13 @@ class TrainConfig:
     """steps between printed losses (steerable)"""
     ofc_every: int = 10
     """steps between checks of the OFC file"""
+    tracker: Literal["wandb", "mlflow"] = "wandb"
+    """where the config and metrics go: W&B, or MLflow (the server in MLFLOW_TRACKING_URI,
+    else a SQLite store in logs_root)"""
     wandb_mode: Literal["offline", "online", "disabled"] = "offline"
     """W&B mode; online needs a W&B API key"""
     project: str = "flows-demo"
-    """W&B project name"""
+    """W&B project name (the experiment name in MLflow)"""
     run_name: Optional[str] = None
     """name of the run directory (default: the time)"""
     logs_root: Path = Path("logs")
@@ -165,7 +171,6 @@ def main(argv: list[str] | None = None) -> Path:
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
     import pytorch_lightning as pl
-    from pytorch_lightning.loggers import WandbLogger
 
     run_dir = config_utils.run_dir_for(__file__, name=cfg.run_name, logs_root=cfg.logs_root)
     record = config_utils.save_run(cfg, run_dir)
@@ -202,8 +207,8 @@ def main(argv: list[str] | None = None) -> Path:
     y = (x @ torch.randn(8, 1, generator=g)).tanh() + 0.05 * torch.randn(1024, 1, generator=g)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=cfg.batch_size, shuffle=True)
 
-    logger = WandbLogger(project=cfg.project, name=run_dir.name, save_dir=str(run_dir), mode=cfg.wandb_mode)
-    config_utils.push_config(logger, cfg)
+    logger = _logger(cfg, run_dir)
+    config_utils.push_config(logger, cfg)  # W&B or MLflow, decided by the logger's type
 
     trainer = pl.Trainer(
         max_steps=cfg.max_steps,
@@ -220,11 +225,35 @@ def main(argv: list[str] | None = None) -> Path:
     ofc.close()
     if ofc.history:
         print(f"OFC changes:   {len(ofc.history)} (history: {ofc.history_file})")
-    import wandb
+    if cfg.tracker == "wandb":
+        import wandb
 
-    wandb.finish()
+        wandb.finish()
     print(f"done: {run_dir}")
     return run_dir
+
+
+def _logger(cfg: TrainConfig, run_dir: Path) -> Any:
+    """The Lightning logger of the chosen tracker. MLflow: the server in MLFLOW_TRACKING_URI,
+    else a local SQLite store beside the run directories (artifacts next to it)."""
+    if cfg.tracker == "wandb":
+        from pytorch_lightning.loggers import WandbLogger
+
+        return WandbLogger(project=cfg.project, name=run_dir.name, save_dir=str(run_dir), mode=cfg.wandb_mode)
+    from pytorch_lightning.loggers import MLFlowLogger
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    artifacts = None
+    if not uri:
+        root = cfg.logs_root.resolve()
+        uri = f"sqlite:///{root / 'mlflow.db'}"
+        artifacts = (root / "mlartifacts").as_uri()
+    logger = MLFlowLogger(experiment_name=cfg.project, run_name=run_dir.name, tracking_uri=uri, artifact_location=artifacts)
+    if uri.startswith(("http://", "https://")):
+        print(f"MLflow run:    {uri.rstrip('/')}/#/experiments/{logger.experiment_id}/runs/{logger.run_id}")
+    else:
+        print(f"MLflow run:    runs:/{logger.run_id}  (with MLFLOW_TRACKING_URI={uri})")
+    return logger
 
 
 if __name__ == "__main__":

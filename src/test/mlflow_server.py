@@ -113,7 +113,7 @@ class MLflowServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=3)  # uvicorn's graceful shutdown can linger; nothing to save
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)

@@ -62,7 +62,9 @@ class TrainConfig:
 
 
 @pytest.fixture(autouse=True)
-def quiet_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
+def quiet_mlflow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a client without a tracking URI writes ./mlflow.db: never into the repository
+    monkeypatch.chdir(tmp_path)
     for key, value in QUIET_ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
