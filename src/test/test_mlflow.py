@@ -6,7 +6,6 @@ changes reaching the run, and the one-line messages when an extra is missing."""
 
 from __future__ import annotations
 
-import enum
 import json
 import subprocess
 import sys
@@ -19,6 +18,9 @@ from typing import Any, Optional, Union
 
 import pytest
 from mlflow_server import QUIET_ENV, MLflowServer, failing_server, free_port, mlflow_server  # noqa: F401
+from test_wandb_push import BigModelConfig as BigConfig
+from test_wandb_push import DataConfig
+from test_wandb_push import SmallModelConfig as SmallConfig
 
 import config_utils
 from config_utils.errors import ConfigError, RunSourceError
@@ -28,31 +30,10 @@ from config_utils.sources import mlflow as mlflow_source
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Act(enum.Enum):
-    RELU = "relu"
-    GELU = "gelu"
-
-
-@dataclass
-class SmallConfig:
-    width: int = 3
-
-
-@dataclass
-class BigConfig:
-    hidden: int = 256
-    act: Act = Act.GELU
-
-
-@dataclass
-class DataConfig:
-    root: Path = Path("/data/set")
-    token: str = "s3cret"
-    shape: tuple[int, int] = (2, 3)
-
-
 @dataclass
 class TrainConfig:
+    """The W&B push tests' config, plus a text and a dict field (keys with dots)."""
+
     lr: float = 1e-3
     model: Union[SmallConfig, BigConfig] = field(default_factory=BigConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -172,7 +153,7 @@ def test_push_logs_typed_params_record_and_tags(active_run: Any) -> None:
     run = _run(active_run.info.run_id)
     assert run.data.params == {
         "config.lr": "0.001",
-        "config.model._type": "BigConfig",
+        "config.model._type": "BigModelConfig",
         "config.model.hidden": "256",
         "config.model.act": "GELU",
         "config.data.root": "/data/set",
