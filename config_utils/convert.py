@@ -127,10 +127,17 @@ def _convert(raw: Any, tp: Any, text: bool = True) -> Any:
     if optional:
         if raw is None:
             return None
-        if isinstance(raw, str) and (text or inner is not str):
-            if raw.strip().lower() in _NONE_TEXT:
-                return None
-            if raw.strip() == "" and inner is not str:
+        none_text = isinstance(raw, str) and (
+            raw.strip().lower() in _NONE_TEXT or (raw.strip() == "" and inner is not str)
+        )
+        if none_text and text:
+            return None
+        if none_text and inner is not str:
+            # data (json, runs, W&B): a string is None only when it is nothing else, so the
+            # paths "NONE" and " " of an Optional[Path] come back as paths
+            try:
+                return _convert(raw, inner, text)
+            except _Fail:
                 return None
         return _convert(raw, inner, text)
     if tp is NoneType or tp is None:
@@ -409,9 +416,22 @@ def format_value(value: Any, tp: Any = Any) -> str:
     would be cut by an inline comment, or would read back as something else for ``tp``
     (``'None'`` for an Optional, ``'7'`` for ``int | str``). Containers are Python literals, or
     JSON when they hold NaN/infinity (which Python literals cannot spell). Raises
-    :class:`ConversionError` for a value no text gives back (an integer beyond Python's
-    4300-digit text limit).
+    :class:`ConversionError` for a value no text gives back: an integer beyond Python's
+    4300-digit text limit, or the int 7 of a ``str | int`` field (text tries ``str`` first).
     """
+    text = _format_value(value, tp)
+    inner = strip_annotated(unwrap_optional(tp)[0])
+    if is_union(inner) and not _reads_back(text, value, tp):
+        # ``str | int`` reads every text as a str first: the int 7 has no text of its own
+        raise ConversionError(
+            f"{shown(value)} cannot be written as text that reads back as a "
+            f"{type(value).__name__} for type {describe_type(tp)} (text is tried against the "
+            "members in their declared order)"
+        )
+    return text
+
+
+def _format_value(value: Any, tp: Any) -> str:
     inner = strip_annotated(unwrap_optional(tp)[0])
     if value is None:
         return "None"
