@@ -31,6 +31,7 @@ tyro parses the command line. This module only does what tyro cannot know about:
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -142,16 +143,15 @@ def split_builtins(argv: list[str], shadowed: set[str]) -> tuple[Builtins, list[
     return opts, rest
 
 
+_CAMEL_BREAK = re.compile(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))")
+
+
 def kebab(name: str) -> str:
-    """tyro's subcommand spelling of a class name (``LossModule2Config`` → ``loss-module2-config``)."""
-    try:
-        from tyro._strings import hyphen_separated_from_camel_case
-
-        return str(hyphen_separated_from_camel_case(name))
-    except Exception:  # private helper moved: a close approximation
-        import re
-
-        return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+    """tyro's subcommand spelling of a class name (``LossModule2Config`` → ``loss-module2-config``):
+    a hyphen before a capital that follows a lower-case letter or digit, or that starts a
+    capitalised word, then all lower case. Kept here so the fast path needs no tyro import;
+    ``test_tyro_conformance`` checks it against tyro's own."""
+    return _CAMEL_BREAK.sub(r"-\1", name).lower()
 
 
 def value_taking_bools(cls: type, shape: Shape, global_markers: Iterable[Any] = ()) -> frozenset[str]:

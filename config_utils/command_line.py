@@ -13,7 +13,8 @@ words, ``[1, 2]`` lists, registered variant names, regrouped union arguments, an
 members by value through a tyro constructor rule). So an argument list tyro accepts means
 the same here, and one it refuses is refused here too unless a superset form makes it valid.
 
-This is the only module that imports tyro at import time.
+Plain overrides take the fast path (:mod:`config_utils.fastpath`), which gives the same config
+and provenance without building tyro's parser; tyro is imported only when the tyro path runs.
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import tyro
-
+from . import fastpath
 from .argv import (
     BUILTIN_HELP,
     BUILTINS,
@@ -65,6 +65,16 @@ T = TypeVar("T")
 DEFAULT_CONFIG_FILE = "defaults.ini"
 
 _last_parsed: Any = None
+
+
+class _Unset:
+    """``default=`` not given (tyro's own sentinel needs a tyro import)."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+_UNSET: Any = _Unset()
 
 
 # ------------------------------------------------------------------------------ targets
@@ -253,6 +263,7 @@ def _superset_registry() -> Any:
     """tyro constructor rules for the value forms the one conversion adds: Enum members by
     name or value, the boolean words for arguments that take a value, integral floats for
     ints and the None words. Used only after tyro refused the arguments as written."""
+    import tyro
     from tyro.constructors import ConstructorRegistry, PrimitiveConstructorSpec, PrimitiveTypeInfo
 
     reg = ConstructorRegistry()
@@ -393,7 +404,7 @@ def cli(
     prog: str | None = None,
     description: str | None = None,
     args: Sequence[str] | None = None,
-    default: Any = tyro.MISSING_NONPROP,
+    default: Any = _UNSET,
     return_unknown_args: bool = False,
     use_underscores: bool = False,
     console_outputs: bool = True,
@@ -444,13 +455,22 @@ def cli(
             if target.cls is None and target.kind != "union":
                 raise UsageError(f"--from-run {opts.run}: a run layer needs a dataclass (or function) target")
             layers.append(run_layer(opts.run, target.cls, config_registry))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            built = _build_default(target, layers, default, strict, config_registry)
-        for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
+        fast = None
+        if _fast_path_may_answer(target, rest, tyro_kwargs):
+            fast = _fast_path(target, rest, layers, default, strict, config_registry)
+        if fast is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                built = _build_default(target, layers, default, strict, config_registry)
+            for w in caught:
+                print(f"warning: {w.message}", file=sys.stderr)
     except ConfigError as exc:
         _exit_usage(exc, name)
+    if fast is not None:
+        cfg, prov = fast
+        set_provenance(cfg, prov)
+        _last_parsed = cfg
+        return _done(cfg, cfg, opts, argv, "fast")
     if _wants_help(rest) and add_help:
         _print_help_with_builtins(lambda: _call_tyro(f, target, built, rest, tyro_kwargs, False), target)
     grammar = _grammar(built.cls, config, config_registry) if built.cls is not None else None
@@ -474,13 +494,89 @@ def cli(
     if cfg is not None and is_config_instance(cfg):
         set_provenance(cfg, _provenance(cfg, built, _noted(cfg, rest, used, target, config, config_registry)))
         _last_parsed = cfg
+    result = _done(cfg, result, opts, argv, "tyro")
+    return (result, unknown) if return_unknown_args else result
+
+
+def _done(cfg: Any, result: Any, opts: Builtins, argv: list[str], path: str) -> Any:
+    """What every parse ends with: ``--print-config``, the sweep's run record, the result."""
     if opts.print_config:
-        _print_and_exit(format_config(cfg, fmt=opts.format) if cfg is not None else repr(result))
+        _print_and_exit(format_config(cfg, fmt=opts.format, path=path) if cfg is not None else repr(result))
     if cfg is not None and os.environ.get("FLOWS_RUN_DIR"):
         from .sources.runs import save_run
 
         save_run(cfg, os.environ["FLOWS_RUN_DIR"], argv=[sys.argv[0], *argv])
-    return (result, unknown) if return_unknown_args else result
+    return result
+
+
+class _RequiredSentinel:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED: Any = _RequiredSentinel()
+
+
+def _fast_path_may_answer(target: _Target, rest: list[str], tyro_kwargs: dict[str, Any]) -> bool:
+    """The cheap part of the decision: the call itself is one the fast path models."""
+    if target.kind != "class" or not fastpath.enabled() or _wants_help(rest):
+        return False
+    modelled = {"prog", "description", "console_outputs", "add_help", "compact_help"}
+    return all(
+        value in (None, False) or key in modelled
+        for key, value in tyro_kwargs.items()
+    )
+
+
+def _fast_path(
+    target: _Target,
+    rest: list[str],
+    layers: list[Layer],
+    default: Any,
+    strict: bool,
+    registry: Registry | None,
+) -> tuple[Any, dict[str, str]] | None:
+    """(config, provenance) exactly as the tyro path would give them, or None to decline."""
+    cls = target.cls
+    assert cls is not None
+    try:
+        base = default if is_config_instance(default) else None
+        parsed = fastpath.read_arguments(
+            cls, rest, lambda c: variant_names(c, registry), over_instance=bool(layers) or base is not None
+        )
+        if layers:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                merged, prov0 = merge(cls, layers, strict=strict, missing=_REQUIRED, base=base, registry=registry)
+            chosen_by = {k[: -len(TYPE_KEY) - 1]: v for k, v in prov0.items() if k.endswith("." + TYPE_KEY)}
+            built = _Built(cls, merged, prov0, True, chosen_by)
+        else:
+            caught = []
+            merged = base
+            built = _Built(cls, default, {}, False, {})
+        values = {p: RawValue(v, "cli", text=False) for p, v in parsed.values.items()}
+        values.update(
+            {f"{u}.{TYPE_KEY}": RawValue(m.__name__, f"cli:{parsed.set_variants[u]}", text=False)
+             for u, m in parsed.variants.items()}
+        )
+        cfg, _ = merge(cls, [Layer("cli", values)], base=merged, registry=registry)
+        if any(v is _REQUIRED for v in _leaf_values(cfg)):
+            return None
+        noted = Rewritten(rest, parsed.set_leaves, parsed.set_variants)
+        prov = _provenance(cfg, built, noted)
+    except fastpath.Decline:
+        return None
+    except Exception:  # anything unexpected (a __post_init__ that refuses a value, ...): tyro decides
+        return None
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    return cfg, prov
+
+
+def _leaf_values(cfg: Any) -> list[Any]:
+    from .schema import iter_instance
+
+    return [value for _, info, value in iter_instance(cfg) if info.kind == "leaf" or value is _REQUIRED]
 
 
 def _noted(
@@ -524,7 +620,7 @@ class _Built:
     """The merged default handed to tyro and what provenance needs to know about it."""
 
     cls: type | None  # the dataclass the layers and the grammar work on
-    default: Any  # what tyro gets as ``default=`` (tyro.MISSING_NONPROP for none)
+    default: Any  # what tyro gets as ``default=`` (_UNSET for none)
     prov: dict[str, str]  # provenance of the layered values
     layered: bool  # a file or run layer took part
     chosen_by: dict[str, str]
@@ -564,6 +660,8 @@ def _build_default(
             return _Built(None, default, {}, False, {}, top, target.members)
     if cls is None or not layers:
         return _Built(cls, default, {}, False, {}, top, target.members)
+    import tyro
+
     merged, prov = merge(cls, layers, strict=strict, missing=tyro.MISSING, base=base, registry=registry)
     chosen_by = {u: s for k, s in prov.items() if k.endswith("." + TYPE_KEY) for u in [k[: -len(TYPE_KEY) - 1]]}
     return _Built(cls, merged, prov, True, chosen_by, top, target.members)
@@ -583,7 +681,9 @@ def _call_tyro(
                 kwargs["description"] = inspect.getdoc(target.function) or None
         else:
             tyro_f = _recorder(target.function)
-    if built.default is not tyro.MISSING_NONPROP:
+    import tyro
+
+    if built.default is not _UNSET:
         kwargs["default"] = built.default
     if not superset:
         return tyro.cli(tyro_f, args=argv, **kwargs)
@@ -805,11 +905,17 @@ def _exit_usage(exc: BaseException, name: str) -> Any:
     raise SystemExit(2)
 
 
-def format_config(cfg: Any, *, fmt: str = "text") -> str:
-    """The resolved config with the source of every value (``--print-config``)."""
+def format_config(cfg: Any, *, fmt: str = "text", path: str | None = None) -> str:
+    """The resolved config with the source of every value (``--print-config``).
+
+    ``path``: which parser produced it (``fast`` or ``tyro``), shown in the JSON form.
+    """
     prov = provenance(cfg)
     if fmt == "json":
-        return json.dumps({"config": to_primitives(cfg), "provenance": prov}, indent=2)
+        doc: dict[str, Any] = {"config": to_primitives(cfg), "provenance": prov}
+        if path is not None:
+            doc["path"] = path
+        return json.dumps(doc, indent=2)
     rows: list[tuple[str, str, str]] = []
     for path in instance_leaves(cfg, with_types=True):
         if path.endswith("." + TYPE_KEY):

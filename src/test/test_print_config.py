@@ -69,7 +69,8 @@ def test_print_config_json(workdir: Path, capsys: pytest.CaptureFixture[str]) ->
         cli(TrainConfig, args=[*ARGS, "--print-config", "--format", "json"])
     assert exc.value.code == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"config", "provenance"}
+    assert set(data) == {"config", "provenance", "path"}
+    assert data["path"] == "fast"  # plain overrides: no tyro parser was built
     assert data["config"]["loss"]["module"] == {"_type": "LossModule2Config", "p1": 1, "p2": 0.5, "p3": [1.0, 2.0]}
     assert data["config"]["level"] == "LOW" and data["config"]["out"] == "out"
     assert data["provenance"] == {
