@@ -484,12 +484,17 @@ def _bounded_http(seconds: float) -> Iterator[None]:
 
 def _configured_uri(label: str) -> str:
     """The tracking URI a bare run id refers to; never a new, empty store made by a pull."""
-    from mlflow.tracking import _tracking_service
+    import mlflow
 
-    utils = _tracking_service.utils
-    if utils.is_tracking_uri_set():
-        return str(utils.get_tracking_uri())
-    default = str(utils._get_default_tracking_uri())
+    try:
+        from mlflow.tracking import _tracking_service
+
+        utils = _tracking_service.utils
+        if utils.is_tracking_uri_set():
+            return str(utils.get_tracking_uri())
+        default = str(utils._get_default_tracking_uri())
+    except (ImportError, AttributeError):  # private helpers moved: mlflow's own answer
+        return str(mlflow.get_tracking_uri())
     local = default.split("sqlite:///", 1)[-1] if default.startswith("sqlite:///") else default
     if Path(local).exists():
         return default
