@@ -273,8 +273,8 @@ def _convert_int(raw: Any) -> int:
         limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
         if limit and len(s.lstrip("+-")) > limit and s.lstrip("+-").isdigit():
             raise _Fail(
-                f"{len(s.lstrip('+-'))} digits; at most {limit} are supported "
-                "(Python's limit for integers written as text)"
+                f"{len(s.lstrip('+-'))} digits; Python reads at most {limit} digits of an "
+                "integer written as text"
             )
         try:
             return int(s)

@@ -143,15 +143,14 @@ def push_config(logger_or_run: Any, cfg: Any, omit: Iterable[str] = ()) -> None:
     ranks. See the module docstring for the reasons.
     """
     wandb = require("wandb", "wandb", feature="push_config")
+    from .runs import check_recreatable
 
+    check_recreatable(cfg, what="push_config")  # a pushed value must pull back exactly
     run = _resolve_run(logger_or_run, wandb)
     if run is None:
         return
     values = _primitives(cfg)
     omit = list(omit)
-    from .runs import check_recreatable
-
-    check_recreatable(cfg, what="push_config")  # a pushed value must pull back exactly
     for path in omit:
         _omit(values, path)
     run.config.update(values, allow_val_change=True)
