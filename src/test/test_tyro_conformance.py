@@ -299,3 +299,14 @@ def test_print_schema_lists_leaves_types_defaults_and_variants() -> None:
 
 def test_dataclass_fields_unchanged_by_parsing() -> None:
     assert [f.name for f in dataclasses.fields(Plain)][:2] == ["lr", "steps"]
+
+
+@pytest.mark.parametrize(
+    "name", ["LossModule2Config", "A", "HTTPServer", "MyHTTPServer2", "adam", "SGD", "Conv2dBlock", "X1Y2"]
+)
+def test_subcommand_spelling_matches_tyros(name: str) -> None:
+    from tyro._strings import hyphen_separated_from_camel_case
+
+    from config_utils.argv import kebab
+
+    assert kebab(name) == hyphen_separated_from_camel_case(name)
