@@ -273,3 +273,37 @@ def test_import_config_utils_imports_no_wandb() -> None:
         "assert 'wandb' not in sys.modules, 'wandb imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("short", "API key must have 40+ characters, has 5"),
+        ("x" * 39 + "!", "API key may only contain the letters A-Z, digits and underscores"),
+        (" " + "x" * 40, "it starts or ends with blanks"),
+    ],
+)
+def test_malformed_api_key_is_named_and_no_server_is_contacted(
+    online: GraphQLServer, monkeypatch: pytest.MonkeyPatch, key: str, problem: str
+) -> None:
+    monkeypatch.setenv("WANDB_API_KEY", key)
+    before = len(online.requests)
+    with pytest.raises(RunSourceError) as err:
+        pull_config("ent/proj/abc123")
+    assert str(err.value) == (
+        f"wandb:ent/proj/abc123: the W&B API key in WANDB_API_KEY is malformed ({problem}); "
+        "no server was contacted"
+    )
+    assert len(online.requests) == before
+
+
+def test_http_5xx_is_named_as_the_cause(online: GraphQLServer) -> None:
+    """wandb-core retries a failing server until the timeout and then reports only the wait;
+    the message names the server's failure instead."""
+    online.mode = "error"
+    with pytest.raises(RunSourceError) as err:
+        pull_config("ent/proj/abc123", timeout=2)
+    assert str(err.value) == (
+        f"wandb:ent/proj/abc123: the W&B server at {online.url} failed (HTTP 500, still failing "
+        "after 2 s of retries)"
+    )
