@@ -29,8 +29,11 @@ RESERVED_KEYS = ("wandb_config", "config_file")
 #: config file suffixes prefigure knows, also the ones ``parse_imports`` follows.
 CONFIG_SUFFIXES = (".ini", ".json", ".gin")
 
-_TRUE = frozenset({"true", "yes", "y", "on", "1", "t"})
-_FALSE = frozenset({"false", "no", "n", "off", "0", "f"})
+# config_utils' one boolean vocabulary (config_utils.convert) plus the single letters prefigure
+# users type; spelled out here to keep this module's imports to the standard library.
+# test_compat_fixes checks that these stay a superset of config_utils' words.
+_TRUE = frozenset({"true", "yes", "on", "1"} | {"y", "t"})
+_FALSE = frozenset({"false", "no", "off", "0"} | {"n", "f"})
 
 
 def _source_error(message: str) -> Exception:
