@@ -310,3 +310,27 @@ def test_subcommand_spelling_matches_tyros(name: str) -> None:
     from config_utils.argv import kebab
 
     assert kebab(name) == hyphen_separated_from_camel_case(name)
+
+
+def test_a_file_layer_chooses_the_variant_of_a_top_level_union(tmp_path: object) -> None:
+    from pathlib import Path
+
+    ini = Path(str(tmp_path)) / "u.ini"
+    ini.write_text("[DEFAULTS]\n_type = Sgd\nmomentum = 0.7\n", encoding="utf-8")
+    cfg = config_utils.cli(Adam | Sgd, args=["sgd", "--lr", "0.2"], config_file=str(ini))
+    assert cfg == Sgd(lr=0.2, momentum=0.7)
+    assert provenance(cfg) == {"_type": "u.ini:2", "lr": "cli:--lr", "momentum": "u.ini:3"}
+    ini.write_text("[DEFAULTS]\nmomentum = 0.7\n", encoding="utf-8")
+    ours = run(config_utils.cli, Adam | Sgd, [], config_file=str(ini))
+    assert ours.exit == 2
+    assert ours.stderr.strip().endswith("u.ini: the config is one of Adam, Sgd; set _type to choose")
+
+
+def test_a_file_layer_applies_to_an_optional_target(tmp_path: object) -> None:
+    from pathlib import Path
+
+    ini = Path(str(tmp_path)) / "o.ini"
+    ini.write_text("[DEFAULTS]\nbeta = 0.5\n", encoding="utf-8")
+    cfg = config_utils.cli(Optional[Adam], args=["adam", "--lr", "0.3"], config_file=str(ini))
+    assert cfg == Adam(lr=0.3, beta=0.5)
+    assert provenance(cfg) == {"lr": "cli:--lr", "beta": "o.ini:2"}
