@@ -58,7 +58,12 @@ class MLflowServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> MLflowServer:
-        env = {**os.environ, **QUIET_ENV, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            **QUIET_ENV,
+            "PYTHONUNBUFFERED": "1",
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",  # no job-runner process: not used
+        }
         cmd = [
             sys.executable, "-m", "mlflow", "server",
             "--host", "127.0.0.1",
