@@ -261,7 +261,7 @@ def read_arguments(
                     i += 1
                     if spec.kind in ("one", "bool"):
                         break
-            out.values[spec.path] = _convert(spec, texts, eq)
+            out.values[spec.path] = _convert(spec, texts, bool(eq))
             out.set_leaves[spec.path] = "--" + name
             continue
         if ":" in token and not token.startswith("-"):
