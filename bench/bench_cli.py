@@ -59,10 +59,13 @@ OVERRIDES: list[tuple[str, Any]] = [
 ]
 
 
-def argv_tyro() -> list[str]:
-    """tyro (and config_utils.cli): ``--a.b v``, bool flags, lists as items, subcommand."""
+def argv_tyro(overrides: list[tuple[str, Any]] | None = None) -> list[str]:
+    """tyro (and config_utils.cli): ``--a.b v``, bool flags, lists as items, subcommand.
+
+    ``overrides``: other (path, value) pairs than ``OVERRIDES`` (bench_sizes.py).
+    """
     out: list[str] = []
-    for path, value in OVERRIDES:
+    for path, value in overrides or OVERRIDES:
         if path == "head":
             out.append("head:" + re.sub(r"(?<!^)(?=[A-Z])", "-", value).lower())
         elif isinstance(value, bool):
@@ -103,11 +106,14 @@ def argv_hydra() -> list[str]:
     return out
 
 
-def argv_flat(*, lists_as_literal: bool) -> list[str]:
+def argv_flat(
+    *, lists_as_literal: bool, overrides: list[tuple[str, Any]] | None = None
+) -> list[str]:
     """Flat argparse / prefigure: ``--s00-f00 v``; the union as ``--head-type`` + prefixed keys."""
     out: list[str] = []
-    variant = dict(OVERRIDES)["head"]
-    for path, value in OVERRIDES:
+    overrides = overrides or OVERRIDES
+    variant = dict(overrides)["head"]
+    for path, value in overrides:
         if path == "head":
             out += ["--head-type", value]
             continue
@@ -270,18 +276,19 @@ def profile_config_utils(top: int = 20) -> str:
         "\n".join(lines[start:]))
 
 
+def cmp(a: Result | None, b: Result | None) -> tuple[float | None, str]:
+    """(median ratio a/b, its text): the median ratio decides; the min and CPU ratios in the
+    text show how much is machine noise. (None, "n/a") when either side failed."""
+    q = ratio(a, b)
+    if q is None:
+        return None, "n/a"
+    return q, (f"{q:.2f}x median wall (min {ratio(a, b, 'min'):.2f}x, "
+               f"cpu {ratio(a, b, 'cpu_median'):.2f}x)")
+
+
 def targets(parse: dict[str, Result], helps: dict[str, Result] | None) -> list[tuple[str, bool | None, str]]:
     """The targets of docs/design.md ("Performance targets") as (label, passed or None when not measurable, detail)."""
     out: list[tuple[str, bool | None, str]] = []
-
-    def cmp(a: Result | None, b: Result | None) -> tuple[float | None, str]:
-        """The median ratio decides; min and CPU ratios show how much is machine noise."""
-        q = ratio(a, b)
-        if q is None:
-            return None, "n/a"
-        return q, (f"{q:.2f}x median wall (min {ratio(a, b, 'min'):.2f}x, "
-                   f"cpu {ratio(a, b, 'cpu_median'):.2f}x)")
-
     q, text = cmp(parse.get("config_utils.cli/tyro"), parse.get("tyro"))
     out.append(("parse: config_utils.cli, tyro path <= 1.05 x bare tyro.cli",
                 None if q is None else q <= 1.05, text))

@@ -24,6 +24,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     # (script, normal args, --quick args)
     ("bench_import.py", [], ["--repeat", "3"]),
     ("bench_cli.py", [], ["--repeat", "3"]),
+    ("bench_sizes.py", [], ["--quick"]),
     ("bench_instantiate.py", [], []),
     ("bench_compat.py", ["--no-prefigure"], ["--repeat", "3", "--no-prefigure"]),
     ("bench_ofc.py", [], ["--repeat", "3", "--no-prefigure"]),
