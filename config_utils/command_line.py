@@ -27,6 +27,7 @@ import inspect
 import io
 import json
 import os
+import re
 import sys
 import typing
 import warnings
@@ -373,8 +374,7 @@ def _parse_twice(
         raise first_exit
     second = superset()  # may raise UsageError with a clearer message
     if second == argv and not _superset_may_help(argv):
-        _replay(out, err)
-        raise first_exit
+        _refuse(out, err, first_exit)
     with _captured() as (out2, err2):
         try:
             result = call(second, True)
@@ -383,10 +383,66 @@ def _parse_twice(
         else:
             second_failed = False
     if second_failed:
-        _replay(out, err)
-        raise first_exit
+        _refuse(out, err, first_exit)
     _replay(out2, err2)
     return result, second
+
+
+def _refuse(out: io.StringIO, err: io.StringIO, exit: SystemExit) -> None:
+    """tyro refused the arguments: its message, as one line, and its exit status."""
+    if out.getvalue():
+        sys.stdout.write(out.getvalue())
+    line = one_line(err.getvalue())
+    if line:
+        raise _Refused(line, exit.code)
+    raise exit
+
+
+class _Refused(Exception):
+    """tyro's refusal, condensed; ``cli`` prints it with the program name and exits."""
+
+    def __init__(self, message: str, code: Any) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_BOX = "│╭╮╰╯┃┏┓┗┛"
+
+
+def one_line(text: str) -> str:
+    """tyro's error box (``╭─ Value error ─╮ │ Error parsing --a: ... │``, or its plain form
+    off a terminal) as one line: the message, then up to three flags it suggests."""
+    lines = [_ANSI.sub("", raw).strip().strip(_BOX).strip() for raw in text.splitlines()]
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        bare = line.strip("─-━ ")
+        if not line:
+            continue
+        if not bare:
+            paragraphs.append([])
+            continue
+        paragraphs[-1].append(line)
+    paragraphs = [p for p in paragraphs if p]
+    if len(paragraphs) < 2:
+        return ""
+    if len(paragraphs[0]) == 1:  # a title line (the box's), then the message
+        title = paragraphs[0][0].strip("─- ")
+        message = " ".join(paragraphs[1])
+        if title and not message.lower().startswith(title.lower()):
+            message = f"{title}: {message}"
+        paragraphs = paragraphs[1:]
+    else:
+        message = " ".join(paragraphs[0])
+    hints: list[str] = []
+    for para in paragraphs:
+        if para[0].startswith("Perhaps you meant"):
+            hints = [ln.split()[0] for ln in para[1:] if ln.startswith("-")][:3]
+        elif para[0].startswith("Available subcommands:"):
+            message += "; " + para[0][0].lower() + para[0][1:]
+    if hints:
+        message += " (did you mean " + " or ".join(dict.fromkeys(hints)) + "?)"
+    return " ".join(message.split())
 
 
 def _superset_may_help(argv: list[str]) -> bool:
@@ -487,6 +543,10 @@ def cli(
         )
     except ConfigError as exc:
         _exit_usage(exc, name)
+    except _Refused as refused:
+        if console_outputs:
+            print(f"{name}: error: {refused}", file=sys.stderr)
+        raise SystemExit(refused.code) from None
     unknown: list[str] | None = None
     if return_unknown_args:
         result, unknown = result

@@ -241,7 +241,9 @@ def iter_instance(obj: Any, prefix: str = "") -> Iterator[tuple[str, FieldInfo, 
         value = getattr(obj, f.name)
         path = prefix + f.name
         yield path, f, value
-        if f.kind != "leaf" and is_config_instance(value):
+        # the value decides, not only the declared kind: a type that cannot be resolved (a
+        # class local to a function under postponed annotations) still holds a config
+        if is_config_instance(value):
             yield from iter_instance(value, path + ".")
 
 
@@ -257,7 +259,7 @@ def instance_leaves(obj: Any, *, with_types: bool = False) -> dict[str, Any]:
         return {k: type(v) for k, v in vars(obj).items()}
     out: dict[str, Any] = {}
     for path, f, value in iter_instance(obj):
-        if f.kind != "leaf" and is_config_instance(value):
+        if is_config_instance(value):
             if with_types and f.kind == "union":
                 out[path + "." + TYPE_KEY] = f.type
             continue

@@ -331,11 +331,6 @@ def test_argv(args: list[str]) -> None:
     assert code in (0, 2)
 
 
-@pytest.mark.xfail(
-    reason="tyro's own parse errors (a bad int, an unknown flag) print a multi-line box, not one "
-    "line; config_utils/command_line.py (the lead's, being rewritten) owns that",
-    strict=False,
-)
 @FUZZ_CLI
 @given(st.lists(argv_items, min_size=1, max_size=6))
 def test_argv_errors_are_one_line(args: list[str]) -> None:

@@ -334,3 +334,19 @@ def test_a_file_layer_applies_to_an_optional_target(tmp_path: object) -> None:
     cfg = config_utils.cli(Optional[Adam], args=["adam", "--lr", "0.3"], config_file=str(ini))
     assert cfg == Adam(lr=0.3, beta=0.5)
     assert provenance(cfg) == {"lr": "cli:--lr", "beta": "o.ini:2"}
+
+
+@pytest.mark.parametrize(
+    ("target", "argv", "line"),
+    [
+        (Plain, ["--steps", "x"], "Value error: Error parsing --steps: invalid literal for int() with base 10: 'x'"),
+        (Plain, ["--stepz", "1"], "Unrecognized options: --stepz, 1 (did you mean --steps?)"),
+        (Plain, ["--mode", "medium"], "invalid choice 'medium' for argument '--mode'. Expected one of ('fast', 'slow')."),
+        (WithUnion, ["optim:adamw"], "Unrecognized options: optim:adamw; available subcommands: optim:adam, optim:sgd"),
+        (Required, [], "Required options: Missing from trainer: --steps INT (required)"),
+    ],
+)
+def test_tyros_refusals_are_one_line_with_exit_2(target: object, argv: list[str], line: str) -> None:
+    theirs, ours = both(target, argv, prog="trainer")
+    assert theirs.exit == ours.exit == 2
+    assert ours.stderr == f"trainer: error: {line}\n"
