@@ -155,7 +155,7 @@ class TrainConfig:
     project: str = "flows-demo"
     """W&B project name (the experiment name in MLflow)"""
     run_name: Optional[str] = None
-    """name of the run directory (default: the time)"""
+    """name of the run directory; None: the start time (e.g. 2026-11-30_10-00-00)"""
     logs_root: Path = Path("logs")
     """where run directories are created"""
 

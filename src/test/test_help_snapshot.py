@@ -73,11 +73,6 @@ def test_every_built_in_flag_is_in_the_help(help_text: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="examples/train.py's run_name docstring says '(default: the time)' and tyro adds "
-    "'(default: None)'; when fixed, this passes: remove the mark and regenerate the snapshot",
-)
 def test_no_option_states_its_default_twice(help_text: str) -> None:
     # a help entry can wrap over lines: join each option's text before looking
     joined = re.sub(r"\n\s{10,}", " ", help_text)
