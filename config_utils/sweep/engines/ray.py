@@ -117,13 +117,15 @@ class RayEngine:
             raise RayEngineError("the ray engine needs Ray: pip install 'flows-workspace[ray]'") from None
         self.ray = ray
         self.started_here = False
+        # a local directory can only be shipped for the whole job, not per task
+        job_env = {"working_dir": str(ship_dir), "excludes": SHIPPED_EXCLUDES} if ship_dir is not None else None
         try:
             if address:
                 ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
-                         log_to_driver=False, configure_logging=True)
+                         log_to_driver=False, configure_logging=True, runtime_env=job_env)
             else:
                 ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
-                         configure_logging=True)
+                         configure_logging=True, runtime_env=job_env)
                 self.started_here = True
         except Exception as exc:  # ConnectionError, RuntimeError, ... : one line either way
             where = f"at {address}" if address else "on this machine"
@@ -138,8 +140,6 @@ class RayEngine:
             fits = min(fits, int(have // gpus_per_trial))
         self.slots = max(1, slots if slots is not None else fits)
         options: dict[str, Any] = {"num_cpus": cpus_per_trial, "num_gpus": gpus_per_trial, "max_retries": 0}
-        if ship_dir is not None:
-            options["runtime_env"] = {"working_dir": str(ship_dir), "excludes": SHIPPED_EXCLUDES}
         self.ship_dir = ship_dir
         self._task = ray.remote(_ray_task).options(**options)
         self.sweep_dir, self.sweep_id = sweep_dir, sweep_id
