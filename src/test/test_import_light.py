@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("wandb", "torch", "pytorch_lightning", "lightning", "gradio", "gin", "yaml", "mlflow")
+HEAVY = ("wandb", "torch", "pytorch_lightning", "lightning", "gradio", "gin", "yaml", "mlflow",
+         "ray", "optuna", "matplotlib", "sqlalchemy")
 
 
 def modules_after_import(statement: str) -> set[str]:
@@ -60,4 +61,17 @@ def test_registry_use_loads_nothing_heavy() -> None:
 )
 def test_import_prefigure_compat_loads_nothing_heavy_and_not_tyro() -> None:
     loaded = top_level(modules_after_import("import prefigure_compat"))
+    assert loaded.isdisjoint((*HEAVY, "tyro")), sorted(loaded & {*HEAVY, "tyro"})
+
+
+def test_sweep_api_and_report_load_nothing_heavy() -> None:
+    """A training script calls config_utils.report every epoch; the sweep API module is
+    imported by scripts that only describe sweeps. Optuna, Ray, matplotlib load when a sweep runs."""
+    statement = (
+        "import config_utils\n"
+        "config_utils.report(loss=1.0)\n"
+        "assert config_utils.sweep.SpecError\n"
+        "from config_utils.sweep.spec import Param\n"
+    )
+    loaded = top_level(modules_after_import(statement))
     assert loaded.isdisjoint((*HEAVY, "tyro")), sorted(loaded & {*HEAVY, "tyro"})
