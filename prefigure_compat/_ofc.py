@@ -183,14 +183,14 @@ class OFC:
 
     def _gui(self) -> Any:
         """The running page (``config_utils.ofc.gui.OFCGui``), or None."""
-        gui = self._own_gui if self._own_gui is not None else getattr(self._ofc, "_gui", None)
+        gui = self._own_gui if self._own_gui is not None else self._ofc.gui
         return gui if gui is not None and gui.running else None
 
     @property
     def demo(self) -> Any:
         """The GUI's ``gradio.Blocks`` while it runs, else None (as in prefigure)."""
         gui = self._gui()
-        return getattr(gui, "_demo", None) if gui is not None else None
+        return gui.demo if gui is not None else None
 
     def _gui_started(self, columns: int) -> None:
         self.columns = columns

@@ -964,6 +964,11 @@ class OFC:
         self._callbacks.setdefault(key, []).append(fn)
         return fn
 
+    @property
+    def gui(self) -> Any:
+        """The web page serving this OFC (``config_utils.ofc.gui.OFCGui``), or None."""
+        return self._gui
+
     # ------------------------------------------------------------------ GUI hook
     def submit(self, changes: Mapping[str, str], source: str = "gui") -> dict[str, str]:
         """Validate text values (a GUI form) and, if all are valid, write them to the file.

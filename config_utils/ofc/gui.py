@@ -281,6 +281,11 @@ class OFCGui:
     def running(self) -> bool:
         return self._demo is not None and not self._closed
 
+    @property
+    def demo(self) -> Any:
+        """The page's ``gradio.Blocks`` while it is served, else None."""
+        return self._demo if self.running else None
+
     # ------------------------------------------------------------------ lifetime
     def start(self, wait: float = 60.0) -> str:
         """Launch the server in a background thread; return the URL once the page answers.
