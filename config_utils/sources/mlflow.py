@@ -197,7 +197,8 @@ def push_config(logger_or_run: Any, cfg: Any, omit: Iterable[str] = ()) -> None:
     if target is None:
         return
     client, run_id = target
-    from .wandb import _omit, _primitives
+    from .push import config_primitives as _primitives
+    from .push import omit_path as _omit
 
     omit = list(omit)
     values = _primitives(cfg)
@@ -226,7 +227,7 @@ def _resolve_target(logger_or_run: Any) -> tuple[Any, str] | None:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from .wandb import _process_rank
+    from .push import process_rank as _process_rank
 
     if _process_rank() != 0:
         return None  # only rank 0 logs, whatever it was handed
@@ -331,8 +332,9 @@ def _params(cfg: Any, values: dict[str, Any]) -> tuple[dict[str, str], list[str]
 
 def _record(cfg: Any, omit: list[str]) -> dict[str, Any]:
     """The run record of ``cfg``, omitted values masked in its config and its command line."""
+    from .push import mask_argv as _mask_argv
+    from .push import omit_path as _omit
     from .runs import make_record
-    from .wandb import _mask_argv, _omit
 
     record = make_record(cfg)
     for key in omit:

@@ -57,7 +57,6 @@ run's log with ``leet inspect`` ≈ 1.3 s (the run record, when present, is read
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -72,8 +71,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError, RunSourceError, did_you_mean
+from ..errors import ConfigError, RunSourceError
 from ..extras import require
+from .push import config_primitives, mask_argv, omit_path, process_rank
 
 RECORD_NAME = "run_record.json"
 OMITTED = "OMITTED"
@@ -149,10 +149,10 @@ def push_config(logger_or_run: Any, cfg: Any, omit: Iterable[str] = ()) -> None:
     run = _resolve_run(logger_or_run, wandb)
     if run is None:
         return
-    values = _primitives(cfg)
+    values = config_primitives(cfg)
     omit = list(omit)
     for path in omit:
-        _omit(values, path)
+        omit_path(values, path)
     run.config.update(values, allow_val_change=True)
     if not _is_disabled(run):
         _write_record(cfg, Path(run.dir), omit)
@@ -163,7 +163,7 @@ def _resolve_run(logger_or_run: Any, wandb: Any) -> Any:
     if logger_or_run is None:
         if wandb.run is not None:
             return wandb.run
-        if _process_rank() != 0:
+        if process_rank() != 0:
             return None
         raise ConfigError(
             "push_config: no W&B run is active; call wandb.init() first, or pass a "
@@ -183,63 +183,9 @@ def _resolve_run(logger_or_run: Any, wandb: Any) -> Any:
     )
 
 
-def _process_rank() -> int:
-    """This process's global rank as the launcher or Lightning reports it (0 when unknown).
-
-    The launcher's environment comes first: Lightning reads the same variables, but only once
-    at import, so a process whose variables were set later would otherwise look like rank 0.
-    """
-    for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
-        value = os.environ.get(var, "")
-        if value.isdigit():
-            return int(value)
-    lightning = sys.modules.get("lightning_fabric.utilities.rank_zero") or sys.modules.get(
-        "pytorch_lightning.utilities.rank_zero"
-    )
-    rank = getattr(getattr(lightning, "rank_zero_only", None), "rank", None)
-    return rank if isinstance(rank, int) else 0
-
-
 def _is_disabled(run: Any) -> bool:
     """True for a disabled-mode run (``NoopRun``): nothing of it should reach the disk."""
     return bool(getattr(run, "disabled", False)) or type(run).__name__ == "NoopRun"
-
-
-def _primitives(cfg: Any) -> dict[str, Any]:
-    """``cfg`` (dataclass, Namespace or mapping) as nested JSON primitives with ``_type`` tags."""
-    from ..tree import primitive, to_primitives
-
-    if isinstance(cfg, argparse.Namespace) or (
-        dataclasses.is_dataclass(cfg) and not isinstance(cfg, type)
-    ):
-        return to_primitives(cfg)
-    if isinstance(cfg, dict):
-        out = primitive(cfg)
-        assert isinstance(out, dict)
-        return out
-    raise ConfigError(
-        f"push_config: expected a dataclass config, an argparse.Namespace or a dict, got "
-        f"{type(cfg).__name__}"
-    )
-
-
-def _omit(values: dict[str, Any], path: str) -> None:
-    """Replace the value at dotted ``path`` by ``"OMITTED"``; unknown paths are errors."""
-    node: Any = values
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        if not isinstance(node, dict) or part not in node:
-            from ..tree import flatten
-
-            known = {k for k in flatten(values) if not k.endswith("_type")}
-            known |= {k.rsplit(".", n)[0] for k in known for n in range(1, k.count(".") + 1)}
-            raise ConfigError(
-                f"push_config: omit key {path!r} is not in the config{did_you_mean(path, known)}"
-            )
-        if i == len(parts) - 1:
-            node[part] = OMITTED
-        else:
-            node = node[part]
 
 
 def _write_record(cfg: Any, run_dir: Path, omit: list[str]) -> None:
@@ -253,26 +199,11 @@ def _write_record(cfg: Any, run_dir: Path, omit: list[str]) -> None:
     if omit:
         record = json.loads(path.read_text(encoding="utf-8"))
         for key in omit:
-            _omit(record["config"], key)
-        record["argv"] = _mask_argv(list(record.get("argv") or []), omit)
+            omit_path(record["config"], key)
+        record["argv"] = mask_argv(list(record.get("argv") or []), omit)
         tmp = path.with_name(f".{path.name}.omit")
         tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
-
-
-def _mask_argv(argv: list[str], omit: list[str]) -> list[str]:
-    """``--data.token s3cret`` / ``--data.token=s3cret`` → the value replaced by OMITTED."""
-    flags = {f"--{p}" for p in omit} | {f"--{p.replace('_', '-')}" for p in omit}
-    out: list[str] = []
-    mask_next = False
-    for arg in argv:
-        if mask_next and not arg.startswith("--"):
-            out.append(OMITTED)
-            continue
-        mask_next = arg in flags
-        name = arg.split("=", 1)[0]
-        out.append(f"{name}={OMITTED}" if "=" in arg and name in flags else arg)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
