@@ -529,11 +529,10 @@ def cli(
         return _done(cfg, cfg, opts, argv, "fast")
     if _wants_help(rest) and add_help:
         _print_help_with_builtins(lambda: _call_tyro(f, target, built, rest, tyro_kwargs, False), target)
-    grammar = _grammar(built.cls, config, config_registry) if built.cls is not None else None
-
     def superset() -> list[str]:
-        if grammar is None:
+        if built.cls is None:
             return rest
+        grammar = _grammar(built.cls, config, config_registry)
         rewritten = grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config))
         return grammar.regroup(rewritten.argv, built.current_variant, built.chosen_by)
 
@@ -654,8 +653,27 @@ def _noted(
 
 
 def _grammar(cls: type, config: Sequence[Any] | None, registry: Registry | None) -> Grammar:
+    """The argument grammar of ``cls`` (cached: building it walks every leaf)."""
+    from .registry import registry as default_registry
+
+    reg = default_registry if registry is None else registry
+    markers = tuple(config or ())
+    try:
+        return _grammar_cached(cls, markers, reg, len(reg._cfgname2clsname))
+    except TypeError:  # unhashable markers or class
+        return _make_grammar(cls, markers, reg)
+
+
+def _make_grammar(cls: type, markers: tuple[Any, ...], registry: Registry) -> Grammar:
     shape = shape_of(cls)
-    return Grammar(shape, lambda c: variant_names(c, registry), value_taking_bools(cls, shape, config or ()))
+    return Grammar(shape, lambda c: variant_names(c, registry), value_taking_bools(cls, shape, markers))
+
+
+@functools.lru_cache(maxsize=32)
+def _grammar_cached(cls: type, markers: tuple[Any, ...], registry: Registry, registered: int) -> Grammar:
+    # ``registered`` (how many names the registry links) is part of the key: a registration
+    # made later adds variant names
+    return _make_grammar(cls, markers, registry)
 
 
 def _has_positionals(target: _Target, config: Sequence[Any] | None) -> bool:
