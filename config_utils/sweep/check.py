@@ -330,6 +330,62 @@ def _pairs(spec: Spec) -> list[_Pair]:
     return out
 
 
+_SIMPLE = {"int": int, "float": float, "bool": bool, "str": str, "Path": Path}
+
+
+def simple_type(type_name: str) -> Any:
+    """The Python type behind a schema type name, for plain scalar fields (``int``,
+    ``Optional[float]``, ``Literal['a', 'b']``, ...); None for anything else."""
+    import ast
+    from typing import Literal, Optional
+
+    m = re.fullmatch(r"Optional\[(.*)\]", type_name)
+    if m:
+        inner = simple_type(m.group(1))
+        return None if inner is None else Optional[inner]  # noqa: UP045 - a runtime type
+    if type_name in _SIMPLE:
+        return _SIMPLE[type_name]
+    m = re.fullmatch(r"Literal\[(.*)\]", type_name)
+    if m:
+        try:
+            args = ast.literal_eval("(" + m.group(1) + ",)")
+        except (ValueError, SyntaxError):
+            return None
+        if all(isinstance(a, (str, int, float, bool)) for a in args):
+            return Literal[args]  # type: ignore[valid-type]
+    return None
+
+
+def _local_checks(pairs: list[_Pair], checked: Checked) -> list[_Pair]:
+    """Check values of plain scalar fields here, with the project's one conversion applied to
+    the text a trial would pass; return the pairs still to probe in the program. Of a key
+    checked here only its first and last values are probed (they confirm the program reads
+    the type as the schema says), so a grid over 200 values costs two probes, not 200."""
+    from ..convert import convert
+    from ..errors import ConversionError
+
+    spec = checked.spec
+    by_key: dict[str, list[_Pair]] = {}
+    for pair in pairs:
+        by_key.setdefault(pair.key, []).append(pair)
+    out: list[_Pair] = []
+    for key, group in by_key.items():
+        tp = None if key.endswith("." + TYPE_KEY) else simple_type(checked.schema.base_type(key))
+        if tp is None or len(group) <= 2:
+            out += group
+            continue
+        type_name = checked.schema.base_type(key)
+        for pair in group:
+            try:
+                convert(format_value(pair.value, type_name), tp, key=key, where="sweep", text=True)
+            except ConversionError:
+                raise SpecError(f"{spec.where(*pair.loc)}: parameters.{key}.{pair.label}: {pair.value!r} "
+                                f"is not a valid value for {key}: expected "
+                                f"{checked.schema.leaves[key].get('type')}") from None
+        out += [group[0], group[-1]]
+    return out
+
+
 def _place(probe: _Probe, pair: _Pair, checked: Checked) -> bool:
     """Add ``pair`` to ``probe`` when the union variants it needs fit; True when added."""
     if pair.key in probe.keys():
@@ -402,7 +458,7 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
         base = base_variants(schema, base_doc["config"])
         under = check_keys(spec, schema, base)
         checked = Checked(spec, program, schema, base, under)
-        probes = _pack(_pairs(spec), checked)
+        probes = _pack(_local_checks(_pairs(spec), checked), checked)
         failures = list(pool.map(lambda pr: _run_probe(pr, checked), probes))
         for probe, message in zip(probes, failures, strict=True):
             if message is None:

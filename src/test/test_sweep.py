@@ -140,7 +140,7 @@ def test_spec_errors_exit_2_with_one_line_before_any_trial(
 def test_bad_value_is_found_by_the_program_itself(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Values go through the program's own conversion (``--flows:print-config``): the message
     names the spec line, the value, and the program's reason."""
-    spec = write_spec(tmp_path, GRID_HEAD + "  optim.lr: {values: [0.01, 0.1]}\n  width: {values: [8, big, 16]}\n"
+    spec = write_spec(tmp_path, GRID_HEAD + "  optim.lr: {values: [0.01, 0.1]}\n  width: {values: [8, big]}\n"
                       "  act: {values: [relu, tanh]}\n")
     code, _, err = sweep_main([spec, "--sweep-dir", tmp_path / "sw", "--dry-run"], capsys)
     assert code == 2
@@ -149,6 +149,23 @@ def test_bad_value_is_found_by_the_program_itself(tmp_path: Path, capsys: pytest
     prefix = f"flow_sweep: error: {spec}:6: parameters.width.values[1]: 'big' is not a valid value for width: "
     assert line.startswith(prefix), line
     assert "--width" in line[len(prefix):] and "'big'" in line[len(prefix):]
+
+
+def test_bad_value_among_many_is_found_by_the_one_conversion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Long value lists of plain fields are converted here (the program confirms the type
+    with their first and last values), so a 200-value grid costs two probes, not 200."""
+    values = ", ".join(str(v) for v in range(100)) + ", 1.5, 200"
+    spec = write_spec(tmp_path, GRID_HEAD + f"  width: {{values: [{values}]}}\n  act: {{values: [relu, tanh, sigmoid]}}\n")
+    code, _, err = sweep_main([spec, "--dry-run"], capsys)
+    assert code == 2
+    assert err.strip() == (f"flow_sweep: error: {spec}:5: parameters.width.values[100]: 1.5 is not a valid "
+                           "value for width: expected int")
+    spec.write_text(spec.read_text().replace("1.5, ", ""))
+    code, _, err = sweep_main([spec, "--dry-run"], capsys)
+    assert err.strip() == (f"flow_sweep: error: {spec}:6: parameters.act.values[2]: 'sigmoid' is not a valid "
+                           "value for act: expected Literal['relu', 'tanh']")
 
 
 def test_bad_value_under_a_variant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
