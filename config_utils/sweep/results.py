@@ -44,9 +44,10 @@ def rows(state: SweepState) -> list[Row]:
     out: list[Row] = []
     for t in state.trials():
         res = t.user_attrs.get("result") or {}
-        args = t.user_attrs.get("args") or []
+        info = t.user_attrs.get("trial") or {}
+        args = info.get("args") or []
         # keys the trial did not pass (they live under a variant it did not choose) show empty
-        values = {k: v for k, v in (t.user_attrs.get("values") or {}).items()
+        values = {k: v for k, v in (info.get("values") or {}).items()
                   if any(a.startswith(f"--{k}=") for a in args)}
         status = {"COMPLETE": "complete", "FAIL": "failed", "RUNNING": "running"}.get(t.state.name, "waiting")
         out.append(Row(

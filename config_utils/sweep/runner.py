@@ -119,7 +119,11 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
         _print_plan(plan, say)
         return SweepResult(sweep_dir, "", plan.planned, dry_run=True)
     state = SweepState.open(sweep_dir, plan, opts.storage)
-    engine = _make_engine(opts, plan, state, say)
+    try:
+        engine = _make_engine(opts, plan, state, say)
+    except BaseException:
+        state.close()
+        raise
     try:
         _loop(state, engine, checked, opts, say)
     except KeyboardInterrupt:
@@ -130,10 +134,14 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
         result = _finish(state, plan, say, plots_too=False)
         say(f"state saved in {sweep_dir}; run the same command again to resume "
             f"({result.planned - sum(r.status in ('complete', 'failed') for r in result.rows)} trials to go)")
+        state.close()
         raise SweepInterrupted(f"sweep {state.id} interrupted; resume with the same command") from None
     finally:
         engine.close()
-    return _finish(state, plan, say)
+    try:
+        return _finish(state, plan, say)
+    finally:
+        state.close()
 
 
 def _print_plan(plan: Plan, say: _Printer) -> None:
@@ -220,18 +228,19 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
     running: dict[int, Started] = {}
     while True:
         while engine.free_slots() > 0 and (pending or state.remaining_to_ask() > 0):
-            st = pending.popleft() if pending else state.ask()
+            st = pending.popleft() if pending else state.next_trial()
             job = TrialJob(st.number, [opts.python, str(spec.program_path), *st.args],
                            _trial_env(state, st, opts), Path(opts.cwd or os.getcwd()), st.run_dir,
                            opts.timeout)
             try:
                 info = engine.start(job)
             except OSError as exc:
+                state.started(st, {"error": "cannot start"})
                 state.finish(st.number, {"error": f"cannot start: {exc.strerror or exc}"}, None)
                 ended[st.number] = "FAIL"
                 say(f"trial {st.number} FAILED: cannot start {opts.python}: {exc.strerror or exc}")
                 continue
-            state.started(st.number, info)
+            state.started(st, info)
             running[st.number] = st
             again = " (re-run)" if st.rerun else ""
             say(f"trial {st.number} started{again}: {' '.join(st.args) or '(no arguments)'}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .engines import group_alive, hostname, kill_group, trial_env_of
+from .engines import kill_orphans
 from .plan import Plan
 from .spec import SpecError
 
@@ -43,6 +43,7 @@ class Started:
     args: list[str]
     run_dir: Path
     rerun: str | None = None
+    params: dict[str, Any] | None = None  # Optuna params of a grid/random trial not yet in the study
 
 
 def trial_dir(sweep_dir: Path, number: int) -> Path:
@@ -67,6 +68,23 @@ def _sqlite_storage(url: str) -> Any:
 
         storage.engine.dispose()
     return storage
+
+
+LOCK_FILE = ".lock"
+
+
+def _lock(sweep_dir: Path, sweep_id: str) -> Any:
+    """Hold ``SWEEP_DIR/.lock`` while this controller runs, so two controllers never run one
+    sweep (resume kills every live trial of the sweep it finds: they must be orphans)."""
+    import fcntl
+
+    fh = open(sweep_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the controller's life
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise SpecError(f"{sweep_dir}: another flow_sweep is running sweep {sweep_id} here") from None
+    return fh
 
 
 def read_sweep_file(sweep_dir: Path) -> dict[str, Any] | None:
@@ -107,6 +125,7 @@ class SweepState:
         self.created = len(trials)
         self.waiting = sorted(t.number for t in trials if t.state.name == "WAITING")
         self._ids = {t.number: t._trial_id for t in trials}
+        self._lock: Any = None
 
     # ----------------------------------------------------------------------------- opening
 
@@ -142,10 +161,19 @@ class SweepState:
         elif storage is not None and storage != meta.get("storage"):
             raise SpecError(f"{sweep_dir}: sweep {meta['id']} keeps its state in {meta['storage']}, "
                             f"not {storage}")
+        lock = _lock(sweep_dir, meta["id"])
         direction: Literal["minimize", "maximize"] = "maximize" if spec.goal == "maximize" else "minimize"
         study = optuna.create_study(storage=_sqlite_storage(meta["storage"]), study_name=meta["id"],
                                     direction=direction, sampler=plan.sampler(), load_if_exists=True)
-        return cls(sweep_dir, meta, study, plan)
+        state = cls(sweep_dir, meta, study, plan)
+        state._lock = lock
+        return state
+
+    def close(self) -> None:
+        """Release the sweep directory's lock."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     # ----------------------------------------------------------------------------- queries
 
@@ -162,40 +190,48 @@ class SweepState:
 
     def recover(self) -> list[Started]:
         """Trials left RUNNING by a controller that died or was interrupted: kill what is
-        still alive (its process group, after checking it is that trial's process) and
-        return them to be run again."""
+        still alive of this sweep on this host and return those trials to be run again.
+
+        Every process whose environment says it is a trial of this sweep is killed with its
+        process group (the lock guarantees no other controller runs this sweep), so a trial
+        started just before the controller died, and not recorded yet, is found as well.
+        """
+        killed = kill_orphans(self.id)
         out: list[Started] = []
-        host = hostname()
         for t in self.trials():
             if t.state.name != "RUNNING":
                 continue
-            run = t.user_attrs.get("run") or {}
+            info = t.user_attrs.get("trial") or {}
+            run = info.get("run") or {}
             reason = "interrupted (Ctrl-C)" if run.get("interrupted") else "the sweep process ended while it ran"
-            pid = run.get("pgid")
-            if isinstance(pid, int) and run.get("host") == host and group_alive(pid):
-                if trial_env_of(pid) == f"{self.id}/trial:{t.number}":
-                    kill_group(pid)
-                    reason += f"; its process group {pid} was killed"
+            pgid = killed.get(t.number)
+            if pgid is not None:
+                reason += f"; its process group {pgid} was killed"
             reruns = list(t.user_attrs.get("reruns", [])) + [reason]
             self.study._storage.set_trial_user_attr(t._trial_id, "reruns", reruns)
             old = trial_dir(self.dir, t.number)
             if old.exists():
                 old.rename(old.with_name(f"{old.name}.attempt-{len(reruns)}"))
-            values = t.user_attrs.get("values") or self.plan.values(t.params)
-            args = t.user_attrs.get("args") or self.plan.arguments(values)
+            values = info.get("values") or self.plan.values(t.params)
+            args = info.get("args") or self.plan.arguments(values)
             out.append(Started(t.number, values, list(args), old, rerun=reason))
+        for number in sorted(set(killed) - {s.number for s in out}):  # started, never recorded
+            old = trial_dir(self.dir, number)
+            if old.exists() and number >= self.created:
+                old.rename(old.with_name(f"{old.name}.attempt-0"))
         return out
 
     # ----------------------------------------------------------------------------- running
 
-    def ask(self) -> Started:
-        """The next trial of the plan (RUNNING in the study from now on)."""
-        if not self.waiting:
-            fixed = self.plan.fixed_params(self.created)
-            if fixed is not None:
-                self.study.enqueue_trial(fixed)
-                self.waiting.append(self.created)
-                self.created += 1
+    def next_trial(self) -> Started:
+        """The next trial of the plan. Grid and random trials are known in advance and enter
+        the study in one write when they start (:meth:`started`); bayes trials are asked from
+        TPE now (RUNNING in the study from here on)."""
+        fixed = None if self.waiting else self.plan.fixed_params(self.created)
+        if fixed is not None:
+            values = self.plan.values(fixed)
+            return Started(self.created, values, self.plan.arguments(values),
+                           trial_dir(self.dir, self.created), params=fixed)
         trial = self.study.ask(self.plan.space())
         self._ids[trial.number] = trial._trial_id
         if trial.number in self.waiting:
@@ -203,32 +239,61 @@ class SweepState:
         else:
             self.created += 1
         values = self.plan.values(trial.params)
-        args = self.plan.arguments(values)
-        self.study._storage.set_trial_user_attr(trial._trial_id, "values", values)
-        self.study._storage.set_trial_user_attr(trial._trial_id, "args", args)
-        return Started(trial.number, values, args, trial_dir(self.dir, trial.number))
+        return Started(trial.number, values, self.plan.arguments(values), trial_dir(self.dir, trial.number))
 
-    def started(self, number: int, info: dict[str, Any]) -> None:
-        info = dict(info, started=time.time())
-        self.study._storage.set_trial_user_attr(self._trial_id(number), "run", info)
+    def started(self, st: Started, info: dict[str, Any]) -> None:
+        """Record that ``st`` runs (its pid etc. in ``info``): one write to the storage."""
+        from optuna.trial import FrozenTrial, TrialState
+
+        run = dict(info, started=time.time())
+        if st.params is None or st.rerun is not None:  # asked from TPE, or a re-run: in the study already
+            self.study._storage.set_trial_user_attr(
+                self._trial_id(st.number), "trial", {"values": st.values, "args": st.args, "run": run})
+            return
+        space = self.plan.space()
+        template = FrozenTrial(
+            number=-1, state=TrialState.RUNNING, value=None,
+            datetime_start=_dt.datetime.now(), datetime_complete=None,
+            params=st.params, distributions={k: space[k] for k in st.params},
+            user_attrs={"trial": {"values": st.values, "args": st.args, "run": run}},
+            system_attrs={}, intermediate_values={}, trial_id=-1,
+        )
+        tid = self.study._storage.create_new_trial(self.study._study_id, template_trial=template)
+        number = self.study._storage.get_trial_number_from_id(tid)
+        if number != st.number:
+            raise SpecError(f"{self.dir}: the sweep's Optuna storage is out of step (trial {number} "
+                            f"recorded as plan trial {st.number}); was it changed by another program?")
+        self._ids[number] = tid
+        self.created += 1
 
     def interrupted(self, numbers: list[int]) -> None:
         for n in numbers:
             tid = self._trial_id(n)
-            run = dict(self.study._storage.get_trial(tid).user_attrs.get("run") or {}, interrupted=True)
-            self.study._storage.set_trial_user_attr(tid, "run", run)
+            info = dict(self.study._storage.get_trial(tid).user_attrs.get("trial") or {})
+            info["run"] = dict(info.get("run") or {}, interrupted=True)
+            self.study._storage.set_trial_user_attr(tid, "trial", info)
 
     def finish(self, number: int, result: dict[str, Any], value: float | None) -> str:
-        """Record a trial's end; ``complete`` when it gave a finite metric, else ``failed``."""
-        import optuna
+        """Record a trial's end; ``complete`` when it gave a finite metric, else ``failed``.
+
+        Bayes trials end through ``study.tell`` (the sampler hears of it); grid and random
+        ones with two direct storage writes, which is most of a trivial trial's overhead saved.
+        """
+        from optuna.trial import TrialState
 
         tid = self._trial_id(number)
-        self.study._storage.set_trial_user_attr(tid, "result", result)
-        if value is not None and math.isfinite(value):
-            self.study.tell(number, value)
-            return "complete"
-        self.study.tell(number, state=optuna.trial.TrialState.FAIL)
-        return "failed"
+        storage = self.study._storage
+        storage.set_trial_user_attr(tid, "result", result)
+        ok = value is not None and math.isfinite(value)
+        if self.plan.method == "bayes":
+            if ok:
+                self.study.tell(number, value)
+            else:
+                self.study.tell(number, state=TrialState.FAIL)
+        else:
+            storage.set_trial_state_values(tid, TrialState.COMPLETE if ok else TrialState.FAIL,
+                                           [float(value)] if ok and value is not None else None)
+        return "complete" if ok else "failed"
 
     def _trial_id(self, number: int) -> int:
         if number not in self._ids:

@@ -125,8 +125,7 @@ def group_alive(pgid: int) -> bool:
 
 
 def trial_env_of(pid: int) -> str | None:
-    """``FLOWS_SWEEP_TRIAL`` of a live process (Linux ``/proc``), so a stale pid that now
-    belongs to someone else is never killed."""
+    """``FLOWS_SWEEP_TRIAL`` of a live process (Linux ``/proc``; None elsewhere)."""
     try:
         raw = Path(f"/proc/{pid}/environ").read_bytes()
     except OSError:
@@ -135,6 +134,35 @@ def trial_env_of(pid: int) -> str | None:
         if item.startswith(b"FLOWS_SWEEP_TRIAL="):
             return item.split(b"=", 1)[1].decode(errors="replace")
     return None
+
+
+def kill_orphans(sweep_id: str) -> dict[int, int]:
+    """Kill the process group of every live process that is a trial of ``sweep_id`` (found by
+    its ``FLOWS_SWEEP_TRIAL``, never by a recorded pid that may have been reused); returns
+    ``{trial number: process group}``."""
+    prefix = f"{sweep_id}/trial:"
+    found: dict[int, int] = {}
+    try:
+        pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    except OSError:
+        return found
+    me = os.getpid()
+    for pid in pids:
+        if pid == me:
+            continue
+        tag = trial_env_of(pid)
+        if tag is None or not tag.startswith(prefix) or not tag[len(prefix):].isdigit():
+            continue
+        try:
+            pgid = os.getpgid(pid)
+        except ProcessLookupError:
+            continue
+        if pgid == os.getpgid(me):
+            continue  # never our own group
+        found.setdefault(int(tag[len(prefix):]), pgid)
+    for pgid in set(found.values()):
+        kill_group(pgid)
+    return found
 
 
 def visible_gpus() -> list[str]:
