@@ -305,6 +305,22 @@ def _record_config(path: Path, label: str | None = None) -> dict[str, Any]:
     return config
 
 
+def _require_wandb_package() -> None:
+    """Only the wandb package reads a ``.wandb`` log: without it, say which extra to install.
+
+    Checked without importing wandb (~1 s; the reader runs in a subprocess anyway). A
+    directory that merely has the name — W&B's own ``./wandb`` run directory — is not it.
+    """
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("wandb")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or spec.origin is None:
+        require("wandb", "wandb", feature="reading an offline W&B run")
+
+
 def _pull_offline(run_dir: Path) -> dict[str, Any]:
     """An offline W&B run's config: its run record if pushed by us, else the ``.wandb`` log."""
     label = f"wandb-offline:{run_dir}"
@@ -318,6 +334,7 @@ def _pull_offline(run_dir: Path) -> dict[str, Any]:
             f"{label}: the run log {empty[0]} is empty (the run was stopped before W&B wrote "
             "anything?); it holds no config"
         )
+    _require_wandb_package()
     cmd = [sys.executable, "-m", "wandb", "leet", "inspect", "--summary", "--json", str(run_dir)]
     env = {**os.environ, "WANDB_SILENT": "true", "WANDB_ERROR_REPORTING": "false"}
     try:
