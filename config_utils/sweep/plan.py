@@ -38,6 +38,7 @@ class Plan:
     planned: int
     points: list[dict[str, int]] = field(default_factory=list)  # grid only: key -> value index
     duplicates: int = 0  # grid points dropped as identical to an earlier one
+    _space: dict[str, BaseDistribution] | None = field(default=None, repr=False)
 
     @property
     def method(self) -> str:
@@ -53,6 +54,11 @@ class Plan:
 
     def space(self) -> dict[str, BaseDistribution]:
         """Optuna distributions of the swept parameters (constants stay out of Optuna)."""
+        if self._space is None:
+            self._space = self._make_space()
+        return self._space
+
+    def _make_space(self) -> dict[str, BaseDistribution]:
         from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         out: dict[str, BaseDistribution] = {}

@@ -212,7 +212,10 @@ class SweepState:
             old = trial_dir(self.dir, t.number)
             if old.exists():
                 old.rename(old.with_name(f"{old.name}.attempt-{len(reruns)}"))
-            values = info.get("values") or self.plan.values(t.params)
+            values = info.get("values")
+            if values is None:  # asked from TPE, and the controller died before recording
+                values = self.plan.values(t.params) if t.params else self.plan.values(
+                    self.plan.fixed_params(t.number) or {})
             args = info.get("args") or self.plan.arguments(values)
             out.append(Started(t.number, values, list(args), old, rerun=reason))
         for number in sorted(set(killed) - {s.number for s in out}):  # started, never recorded
@@ -250,11 +253,13 @@ class SweepState:
             self.study._storage.set_trial_user_attr(
                 self._trial_id(st.number), "trial", {"values": st.values, "args": st.args, "run": run})
             return
-        space = self.plan.space()
+        # values and arguments live in the "trial" attribute; Optuna params (and their
+        # distributions, a 200-value grid's each time) would only serve a sampler, and grid and
+        # random trials are decided without one
         template = FrozenTrial(
             number=-1, state=TrialState.RUNNING, value=None,
             datetime_start=_dt.datetime.now(), datetime_complete=None,
-            params=st.params, distributions={k: space[k] for k in st.params},
+            params={}, distributions={},
             user_attrs={"trial": {"values": st.values, "args": st.args, "run": run}},
             system_attrs={}, intermediate_values={}, trial_id=-1,
         )
