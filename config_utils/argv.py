@@ -31,6 +31,7 @@ tyro parses the command line. This module only does what tyro cannot know about:
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -221,10 +222,10 @@ class Grammar:
         self,
         shape: Shape,
         variant_names: Callable[[type], list[str]],
-        value_bools: frozenset[str] = frozenset(),
+        value_bools: frozenset[str] | Callable[[], frozenset[str]] = frozenset(),
     ) -> None:
         self.shape = shape
-        self.value_bools = value_bools  # bool leaves that take a value (not --flag/--no-flag)
+        self._value_bools = value_bools
         self.by_flag = {norm_flag(p): p for p in shape.leaves}
         self.aliases: dict[str, str] = {}
         for path, members in shape.unions.items():
@@ -236,6 +237,13 @@ class Grammar:
                         self.aliases.setdefault(f"{norm_flag(path)}:{alias}", tyro_name)
         self.type_flags = {norm_flag(path) + "." + TYPE_KEY: path for path in shape.unions}
         self.variant_names = variant_names
+
+    @functools.cached_property
+    def value_bools(self) -> frozenset[str]:
+        """Bool leaves that take a value (not ``--flag``/``--no-flag``); computed on first use:
+        it walks the config looking for markers, which reading provenance never needs."""
+        found = self._value_bools
+        return found() if callable(found) else found
 
     def leaf_of(self, flag: str) -> tuple[str | None, bool]:
         """(leaf path, negated) for ``--a.b`` / ``--a.no-b`` / ``--no-a`` spellings."""

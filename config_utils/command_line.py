@@ -35,7 +35,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import fastpath
 from .argv import (
     BUILTIN_HELP,
     BUILTINS,
@@ -578,13 +577,18 @@ _REQUIRED: Any = _RequiredSentinel()
 
 def _fast_path_may_answer(target: _Target, rest: list[str], tyro_kwargs: dict[str, Any]) -> bool:
     """The cheap part of the decision: the call itself is one the fast path models."""
-    if target.kind != "class" or not fastpath.enabled() or _wants_help(rest):
+    if target.kind != "class" or not _fast_path_enabled() or _wants_help(rest):
         return False
     modelled = {"prog", "description", "console_outputs", "add_help", "compact_help"}
     return all(
         value in (None, False) or key in modelled
         for key, value in tyro_kwargs.items()
     )
+
+
+def _fast_path_enabled() -> bool:
+    """``FLOWS_FAST_PATH=0`` (or false/no/off) turns the fast path off."""
+    return os.environ.get("FLOWS_FAST_PATH", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _fast_path(
@@ -596,6 +600,8 @@ def _fast_path(
     registry: Registry | None,
 ) -> tuple[Any, dict[str, str]] | None:
     """(config, provenance) exactly as the tyro path would give them, or None to decline."""
+    from . import fastpath
+
     cls = target.cls
     assert cls is not None
     try:
@@ -666,7 +672,7 @@ def _grammar(cls: type, config: Sequence[Any] | None, registry: Registry | None)
 
 def _make_grammar(cls: type, markers: tuple[Any, ...], registry: Registry) -> Grammar:
     shape = shape_of(cls)
-    return Grammar(shape, lambda c: variant_names(c, registry), value_taking_bools(cls, shape, markers))
+    return Grammar(shape, lambda c: variant_names(c, registry), lambda: value_taking_bools(cls, shape, markers))
 
 
 @functools.lru_cache(maxsize=32)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import ast
 import enum
 import functools
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,10 +50,6 @@ _NEGATIVE_NUMBER = re.compile(r"^-(\d|\.\d)")
 
 class Decline(Exception):
     """The fast path cannot be sure; the tyro path decides."""
-
-
-def enabled() -> bool:
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 # ------------------------------------------------------------------------- value readers
@@ -345,4 +340,4 @@ def registry_names(registry: Registry | None) -> Callable[[type], list[str]]:
     return lambda c: variant_names(c, registry)
 
 
-__all__ = ["ENV_SWITCH", "Decline", "Parsed", "enabled", "read_arguments", "registry_names"]
+__all__ = ["ENV_SWITCH", "Decline", "Parsed", "read_arguments", "registry_names"]
