@@ -222,7 +222,9 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
     pending = deque(state.recover())
     say(f"sweep {state.id}: {spec.method}, {plan.planned} trials, metric {spec.metric} ({spec.goal}), "
         f"seed {plan.seed}; directory {state.dir}")
-    if ended or pending:
+    if len(ended) == plan.planned:
+        say(f"all {plan.planned} trials have ended: nothing to run")
+    elif ended or pending:
         say(f"resuming: {len(ended)} of {plan.planned} trials already ended; "
             f"{len(pending)} were running and run again")
     running: dict[int, Started] = {}
