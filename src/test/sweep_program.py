@@ -60,7 +60,8 @@ def main() -> None:
         with open(cfg.log, "a") as fh:
             fh.write(f"start {trial} {os.getpid()}\n")
     print(f"trial {trial}: {cfg}", flush=True)
-    print(f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}", flush=True)
+    for var in ("CUDA_VISIBLE_DEVICES", "WANDB_RUN_GROUP"):
+        print(f"{var}={os.environ.get(var, '<unset>')}", flush=True)
     time.sleep(cfg.sleep)
     run_dir = Path(os.environ.get("FLOWS_RUN_DIR", "."))
     if trial.isdigit() and int(trial) in cfg.hang and not list(run_dir.parent.glob(run_dir.name + ".attempt-*")):

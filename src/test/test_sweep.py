@@ -268,6 +268,7 @@ def test_grid_sweep_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     trial = int(rows[-1]["trial"])
     run_dir = sweep_dir / "trials" / f"{trial:04d}"
     record = json.loads((run_dir / "run_record.json").read_text())
+    assert f"WANDB_RUN_GROUP={meta['id']}" in (run_dir / "output.log").read_text()  # one W&B group
     assert record["provenance"]["optim.lr"] == f"sweep:{meta['id']}/trial:{trial}"
     assert record["provenance"]["optim.beta" if "beta" in record["config"]["optim"] else "optim.momentum"] in (
         "default", f"sweep:{meta['id']}/trial:{trial}")
