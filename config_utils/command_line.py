@@ -354,7 +354,8 @@ def _parse_twice(
     """tyro on ``argv`` as written; if tyro refuses it, on the superset forms' rewriting.
 
     Returns (tyro's result, the argument list that produced it). When both refuse, tyro's
-    message for the arguments as written is shown and the exit status is tyro's.
+    message is shown as one line — for the arguments as written, or for the rewritten ones
+    when superset forms were rewritten — and the exit status is tyro's.
     """
     if _wants_help(argv):
         return call(argv, False), argv
@@ -382,7 +383,9 @@ def _parse_twice(
         else:
             second_failed = False
     if second_failed:
-        _refuse(out, err, first_exit)
+        # with superset forms rewritten, tyro's first complaint is usually about those forms
+        # themselves ("unrecognized --optim._type=Sgd"); the second names the real mistake
+        _refuse(out, err2 if second != argv else err, first_exit)
     _replay(out2, err2)
     return result, second
 

@@ -350,3 +350,11 @@ def test_tyros_refusals_are_one_line_with_exit_2(target: object, argv: list[str]
     theirs, ours = both(target, argv, prog="trainer")
     assert theirs.exit == ours.exit == 2
     assert ours.stderr == f"trainer: error: {line}\n"
+
+
+def test_a_bad_value_under_a_variant_chosen_by_type_flag_names_the_value() -> None:
+    ours = run(config_utils.cli, WithUnion, ["--optim._type=Sgd", "--optim.momentum=fast"], prog="p")
+    assert ours.exit == 2
+    assert ours.stderr == (
+        "p: error: Value error: Error parsing --optim.momentum: could not convert string to float: 'fast'\n"
+    )
