@@ -80,19 +80,28 @@ _UNSET: Any = _Unset()
 # ------------------------------------------------------------------------------ targets
 
 
-@dataclasses.dataclass
 class _Target:
     """What ``cli`` was asked to build, seen from the layers.
 
     ``kind``: ``class`` (a dataclass), ``optional`` (``Optional[dataclass]``), ``union`` (a
     top-level union of dataclasses), ``function`` (its parameters become a generated
     dataclass for the layers), or ``other`` (anything else tyro accepts: no layers).
+    ``cls``: the dataclass layers apply to; ``members``: a union's members.
     """
 
-    kind: str
-    cls: type | None = None  # the dataclass layers apply to (class, optional, function)
-    members: tuple[type, ...] = ()  # union members
-    function: Callable[..., Any] | None = None
+    __slots__ = ("kind", "cls", "members", "function")
+
+    def __init__(
+        self,
+        kind: str,
+        cls: type | None = None,
+        members: tuple[type, ...] = (),
+        function: Callable[..., Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.cls = cls
+        self.members = members
+        self.function = function
 
     def field_names(self) -> list[str]:
         classes = [self.cls] if self.cls is not None else list(self.members)
@@ -702,18 +711,34 @@ def _has_positionals(target: _Target, config: Sequence[Any] | None) -> bool:
     return False
 
 
-@dataclasses.dataclass
 class _Built:
-    """The merged default handed to tyro and what provenance needs to know about it."""
+    """The merged default handed to tyro and what provenance needs to know about it.
 
-    cls: type | None  # the dataclass the layers and the grammar work on
-    default: Any  # what tyro gets as ``default=`` (_UNSET for none)
-    prov: dict[str, str]  # provenance of the layered values
-    layered: bool  # a file or run layer took part
-    chosen_by: dict[str, str]
-    top_type: tuple[type | None, str] = (None, DEFAULT)
-    union_members: tuple[type, ...] = ()  # a top-level union target's members
-    _defaults: _Defaults | None = None
+    ``cls``: the dataclass the layers and the grammar work on; ``default``: what tyro gets as
+    ``default=`` (_UNSET for none); ``prov``: provenance of the layered values; ``layered``: a
+    file or run layer took part; ``union_members``: a top-level union target's members.
+    """
+
+    __slots__ = ("cls", "default", "prov", "layered", "chosen_by", "top_type", "union_members", "_defaults")
+
+    def __init__(
+        self,
+        cls: type | None,
+        default: Any,
+        prov: dict[str, str],
+        layered: bool,
+        chosen_by: dict[str, str],
+        top_type: tuple[type | None, str] = (None, DEFAULT),
+        union_members: tuple[type, ...] = (),
+    ) -> None:
+        self.cls = cls
+        self.default = default
+        self.prov = prov
+        self.layered = layered
+        self.chosen_by = chosen_by
+        self.top_type = top_type
+        self.union_members = union_members
+        self._defaults: _Defaults | None = None
 
     def current_variant(self, union: str) -> type | None:
         if self.cls is None:

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from .convert import convert, format_value
@@ -68,8 +67,30 @@ _KEY_PART = re.compile(r"^[^\s=:#;\[\]'\"\\.]+$")
 _SHOWN = 60
 
 
-@dataclass(frozen=True)
-class Entry:
+class _Record:
+    """Equality and repr by slots. The records here are plain slotted classes rather than
+    dataclasses: a dataclass definition costs ~0.8 ms at every program start, and every
+    command line that reads an ini file would pay it."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class Entry(_Record):
     """One ``key = value`` of an ini text.
 
     ``key``: the full dotted key (section prefix + key, dashes as underscores).
@@ -79,11 +100,21 @@ class Entry:
     ``section``: the section title as written (None before any section).
     """
 
-    key: str
-    value_text: str
-    line: int = 0
-    comment_above: tuple[str, ...] = ()
-    section: str | None = None
+    __slots__ = ("key", "value_text", "line", "comment_above", "section")
+
+    def __init__(
+        self,
+        key: str,
+        value_text: str,
+        line: int = 0,
+        comment_above: tuple[str, ...] = (),
+        section: str | None = None,
+    ) -> None:
+        self.key = key
+        self.value_text = value_text
+        self.line = line
+        self.comment_above = comment_above
+        self.section = section
 
     @property
     def help(self) -> str:
@@ -91,32 +122,40 @@ class Entry:
         return " ".join(c for c in self.comment_above if c)
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(_Record):
     """A ``[title]`` line."""
 
-    title: str
-    line: int
+    __slots__ = ("title", "line")
+
+    def __init__(self, title: str, line: int) -> None:
+        self.title = title
+        self.line = line
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with one line of a leniently read text; ``key`` when it concerns a key."""
+class Problem(_Record):
+    """Something wrong with one line of a leniently read text; ``key`` when it concerns a key.
+    ``message`` is one line, starting with SOURCE:LINE."""
 
-    line: int
-    message: str  # one line, starting with SOURCE:LINE
-    key: str | None = None
+    __slots__ = ("line", "message", "key")
+
+    def __init__(self, line: int, message: str, key: str | None = None) -> None:
+        self.line = line
+        self.message = message
+        self.key = key
 
 
-@dataclass
 class IniDocument:
-    """What :func:`read_ini` found: entries in file order, sections, comments, problems."""
+    """What :func:`read_ini` found: entries in file order, sections, comments (``(line, text
+    without '#')``), problems."""
 
-    source: str
-    entries: list[Entry] = field(default_factory=list)
-    sections: list[Section] = field(default_factory=list)
-    comments: list[tuple[int, str]] = field(default_factory=list)  # (line, text without '#')
-    problems: list[Problem] = field(default_factory=list)
+    __slots__ = ("source", "entries", "sections", "comments", "problems")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.entries: list[Entry] = []
+        self.sections: list[Section] = []
+        self.comments: list[tuple[int, str]] = []
+        self.problems: list[Problem] = []
 
     def by_key(self) -> dict[str, Entry]:
         """Entries by full dotted key."""

@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -53,19 +52,40 @@ MISSING: Any = _Missing()
 Kind = Literal["leaf", "config", "union"]
 
 
-@dataclass(frozen=True)
 class FieldInfo:
-    """One field of a config class, as every layer sees it."""
+    """One field of a config class, as every layer sees it.
 
-    name: str
-    type: Any  # as declared (``Annotated`` markers kept: tyro reads them)
-    kind: Kind
-    optional: bool  # ``None`` is a valid value
-    config: type | None  # the nested class, for kind ``config``
-    variants: tuple[type, ...]  # the member classes, for kind ``union``
-    init: bool
-    default: Any  # MISSING when there is none (or a factory)
-    factory: Callable[[], Any] | None
+    The small record classes of this module are plain slotted classes rather than
+    dataclasses: they are defined on every start-up of a program, and a dataclass definition
+    costs ~0.8 ms, which the command line's tyro path would pay on top of tyro.
+    """
+
+    __slots__ = ("name", "type", "kind", "optional", "config", "variants", "init", "default", "factory")
+
+    def __init__(
+        self,
+        name: str,
+        type: Any,  # as declared (``Annotated`` markers kept: tyro reads them)
+        kind: Kind,
+        optional: bool,  # ``None`` is a valid value
+        config: type | None,  # the nested class, for kind ``config``
+        variants: tuple[type, ...],  # the member classes, for kind ``union``
+        init: bool,
+        default: Any,  # MISSING when there is none (or a factory)
+        factory: Callable[[], Any] | None,
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.kind = kind
+        self.optional = optional
+        self.config = config
+        self.variants = variants
+        self.init = init
+        self.default = default
+        self.factory = factory
+
+    def __repr__(self) -> str:
+        return f"FieldInfo({self.name!r}, kind={self.kind!r}, type={self.type!r})"
 
     @property
     def has_default(self) -> bool:
@@ -78,13 +98,18 @@ class FieldInfo:
         return self.default
 
 
-@dataclass(frozen=True)
 class Schema:
     """The fields of one config class, in declaration order."""
 
-    cls: type
-    fields: tuple[FieldInfo, ...]
-    by_name: Mapping[str, FieldInfo]
+    __slots__ = ("cls", "fields", "by_name")
+
+    def __init__(self, cls: type, fields: tuple[FieldInfo, ...], by_name: Mapping[str, FieldInfo]) -> None:
+        self.cls = cls
+        self.fields = fields
+        self.by_name = by_name
+
+    def __repr__(self) -> str:
+        return f"Schema({self.cls.__name__}: {', '.join(f.name for f in self.fields)})"
 
     def __iter__(self) -> Iterator[FieldInfo]:
         return iter(self.fields)
@@ -138,15 +163,29 @@ def schema_of(cls: type) -> Schema:
 # --------------------------------------------------------------------------- type walks
 
 
-@dataclass(frozen=True)
 class Node:
-    """One place in a config tree: a field at a dotted path."""
+    """One place in a config tree: a field at a dotted path.
 
-    path: str
-    field: FieldInfo
-    # for a field under a union: the union paths above it and the variant each must be on
-    under: tuple[tuple[str, type], ...] = ()
-    owner: type | None = None  # the config class that has this field
+    ``under``: for a field under a union, the union paths above it and the variant each must
+    be on; ``owner``: the config class that has this field.
+    """
+
+    __slots__ = ("path", "field", "under", "owner")
+
+    def __init__(
+        self,
+        path: str,
+        field: FieldInfo,
+        under: tuple[tuple[str, type], ...] = (),
+        owner: type | None = None,
+    ) -> None:
+        self.path = path
+        self.field = field
+        self.under = under
+        self.owner = owner
+
+    def __repr__(self) -> str:
+        return f"Node({self.path!r}, {self.field.kind})"
 
 
 Chooser = Callable[[str, FieldInfo], "type | None"]
@@ -190,7 +229,6 @@ def _walk(
                     yield from _walk(chosen, choose, path + ".", (*under, (path, chosen)), stack)
 
 
-@dataclass(frozen=True)
 class Shape:
     """Everything reachable in a config class under any variant (cached per class).
 
@@ -199,10 +237,19 @@ class Shape:
     it, the members that have the leaf.
     """
 
-    leaves: Mapping[str, Any]
-    unions: Mapping[str, tuple[type, ...]]
-    under: Mapping[str, Mapping[str, tuple[type, ...]]]
-    nodes: Mapping[str, FieldInfo]
+    __slots__ = ("leaves", "unions", "under", "nodes")
+
+    def __init__(
+        self,
+        leaves: Mapping[str, Any],
+        unions: Mapping[str, tuple[type, ...]],
+        under: Mapping[str, Mapping[str, tuple[type, ...]]],
+        nodes: Mapping[str, FieldInfo],
+    ) -> None:
+        self.leaves = leaves
+        self.unions = unions
+        self.under = under
+        self.nodes = nodes
 
 
 @functools.lru_cache(maxsize=256)
