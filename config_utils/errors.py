@@ -8,7 +8,6 @@ key, the file and line or the run, what was expected, and the closest valid name
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -70,6 +69,8 @@ class WorkspaceError(ConfigError):
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The candidates most similar to ``name``, best first (may be empty)."""
     pool = list(dict.fromkeys(candidates))
+    import difflib  # only when a message is being written: it costs start-up time otherwise
+
     found = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
     if not found:
         lowered = {c.lower().replace("-", "_"): c for c in pool}
