@@ -20,6 +20,7 @@ and provenance without building tyro's parser; tyro is imported only when the ty
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import enum
 import functools
@@ -52,9 +53,17 @@ from .convert import convert, format_value
 from .errors import ConfigError, ConversionError
 from .layers import DEFAULT, Layer, RawValue, _Defaults, flatten_for, merge, variant_names
 from .provenance import provenance, set_provenance
-from .schema import TYPE_KEY, instance_leaves, is_config_instance, schema_of, shape_of
+from .schema import (
+    MISSING,
+    TYPE_KEY,
+    instance_leaves,
+    is_config_instance,
+    iter_instance,
+    schema_of,
+    shape_of,
+)
 from .sources.files import read_file
-from .tree import OMITTED, get_path, primitive, to_primitives
+from .tree import OMITTED, flatten, get_path, primitive, to_primitives
 from .types import describe_type, is_config_type, is_union, strip_annotated
 
 if typing.TYPE_CHECKING:
@@ -146,7 +155,7 @@ def _params_dataclass(fn: Callable[..., Any]) -> type | None:
         if p.default is p.empty:
             specs.append((p.name, tp, dataclasses.field()))
         elif type(p.default).__hash__ is None:
-            specs.append((p.name, tp, dataclasses.field(default_factory=functools.partial(_copy, p.default))))
+            specs.append((p.name, tp, dataclasses.field(default_factory=functools.partial(copy.deepcopy, p.default))))
         else:
             specs.append((p.name, tp, dataclasses.field(default=p.default)))
     try:
@@ -156,12 +165,6 @@ def _params_dataclass(fn: Callable[..., Any]) -> type | None:
     cls.__doc__ = inspect.getdoc(fn) or ""
     cls.__module__ = getattr(fn, "__module__", __name__)
     return cls
-
-
-def _copy(value: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(value)
 
 
 def last_parsed() -> Any:
@@ -196,8 +199,6 @@ def run_layer(source: str, cls: type | None = None, registry: Registry | None = 
 
         nested = wandb_source.pull_config(source)
         label = wandb_source.run_label(source)
-    from .tree import flatten
-
     flat = flatten_for(cls, nested, registry=registry) if cls is not None else flatten(nested)
     values = {
         k: RawValue(v, label, text=text)
@@ -381,9 +382,9 @@ def _parse_twice(
     if first_exit.code in (0, None):
         _replay(out, err)
         raise first_exit
-    second = superset()  # may raise UsageError with a clearer message
-    if second == argv and not _superset_may_help(argv):
+    if not argv:  # nothing to rewrite, no value for a constructor rule: tyro's answer stands
         _refuse(out, err, first_exit)
+    second = superset()  # may raise UsageError with a clearer message
     with _captured() as (out2, err2):
         try:
             result = call(second, True)
@@ -454,12 +455,6 @@ def one_line(text: str) -> str:
     if hints:
         message += " (did you mean " + " or ".join(dict.fromkeys(hints)) + "?)"
     return " ".join(message.split())
-
-
-def _superset_may_help(argv: list[str]) -> bool:
-    """Without any rewriting, only the constructor rules (Enum values, boolean words for
-    value-taking bools) can turn a refusal into a parse."""
-    return bool(argv)
 
 
 # --------------------------------------------------------------------------------- cli
@@ -540,12 +535,15 @@ def cli(
         return _done(cfg, cfg, opts, argv, "fast")
     if _wants_help(rest) and add_help:
         _print_help_with_builtins(lambda: _call_tyro(f, target, built, rest, tyro_kwargs, False), target)
+
+    rewrites: list[Rewritten] = []  # the superset's rewriting, when tyro refused ``rest``
+
     def superset() -> list[str]:
         if built.cls is None:
             return rest
         grammar = _grammar(built.cls, config, config_registry)
-        rewritten = grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config))
-        return grammar.regroup(rewritten.argv, built.current_variant, built.chosen_by)
+        rewrites.append(grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config)))
+        return grammar.regroup(rewrites[-1].argv, built.current_variant, built.chosen_by)
 
     try:
         result, used = _parse_twice(
@@ -562,7 +560,12 @@ def cli(
         result, unknown = result
     cfg, result = _finish_call(target, built, result)
     if cfg is not None and is_config_instance(cfg):
-        set_provenance(cfg, _provenance(cfg, built, _noted(cfg, rest, used, target, config, config_registry)))
+        # what the command line set, named by the flags as the user wrote them
+        if used is rest or not rewrites:
+            noted = _grammar(type(cfg), config, config_registry).noted(rest)
+        else:
+            noted = rewrites[-1]
+        set_provenance(cfg, _provenance(cfg, built, noted))
         _last_parsed = cfg
     result = _done(cfg, result, opts, argv, "tyro")
     return (result, unknown) if return_unknown_args else result
@@ -625,8 +628,7 @@ def _fast_path(
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 merged, prov0 = merge(cls, layers, strict=strict, missing=_REQUIRED, base=base, registry=registry)
-            chosen_by = {k[: -len(TYPE_KEY) - 1]: v for k, v in prov0.items() if k.endswith("." + TYPE_KEY)}
-            built = _Built(cls, merged, prov0, True, chosen_by)
+            built = _Built(cls, merged, prov0, True, _chosen_by(prov0))
         else:
             caught = []
             merged = base
@@ -637,7 +639,7 @@ def _fast_path(
              for u, m in parsed.variants.items()}
         )
         cfg, _ = merge(cls, [Layer("cli", values)], base=merged, registry=registry)
-        if any(v is _REQUIRED for v in _leaf_values(cfg)):
+        if any(value is _REQUIRED for _, _, value in iter_instance(cfg)):
             return None
         noted = Rewritten(rest, parsed.set_leaves, parsed.set_variants)
         prov = _provenance(cfg, built, noted)
@@ -648,26 +650,6 @@ def _fast_path(
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     return cfg, prov
-
-
-def _leaf_values(cfg: Any) -> list[Any]:
-    from .schema import iter_instance
-
-    return [value for _, info, value in iter_instance(cfg) if info.kind == "leaf" or value is _REQUIRED]
-
-
-def _noted(
-    cfg: Any, rest: list[str], used: list[str], target: _Target, config: Sequence[Any] | None,
-    registry: Registry | None,
-) -> Rewritten:
-    """What the command line set, named by the flags as the user wrote them."""
-    grammar = _grammar(type(cfg), config, registry)
-    if used is rest:
-        return grammar.noted(rest)
-    try:
-        return grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config))
-    except ConfigError:
-        return grammar.noted(used)
 
 
 def _grammar(cls: type, config: Sequence[Any] | None, registry: Registry | None) -> Grammar:
@@ -775,8 +757,12 @@ def _build_default(
     import tyro
 
     merged, prov = merge(cls, layers, strict=strict, missing=tyro.MISSING, base=base, registry=registry)
-    chosen_by = {u: s for k, s in prov.items() if k.endswith("." + TYPE_KEY) for u in [k[: -len(TYPE_KEY) - 1]]}
-    return _Built(cls, merged, prov, True, chosen_by, top, target.members)
+    return _Built(cls, merged, prov, True, _chosen_by(prov), top, target.members)
+
+
+def _chosen_by(prov: dict[str, str]) -> dict[str, str]:
+    """Union path → the layer that chose its variant, from the ``path._type`` provenance."""
+    return {k[: -len(TYPE_KEY) - 1]: v for k, v in prov.items() if k.endswith("." + TYPE_KEY)}
 
 
 def _call_tyro(
@@ -961,7 +947,7 @@ def schema_document(f: Any, target: _Target | None = None, registry: Registry | 
             entry: dict[str, Any] = {"type": describe_type(tp)}
             under = dict(shape.under.get(path, {}))
             value = _default_for_schema(defaults, path, under)
-            if value is not _NO_VALUE:
+            if value is not MISSING:
                 entry["default"] = value
             if under:
                 entry["under"] = {u: [m.__name__ for m in ms] for u, ms in under.items()}
@@ -984,22 +970,16 @@ def schema_document(f: Any, target: _Target | None = None, registry: Registry | 
     }
 
 
-_NO_VALUE = object()
-
-
 def _default_for_schema(defaults: _Defaults, path: str, under: dict[str, tuple[type, ...]]) -> Any:
+    """The default at ``path`` as primitives; MISSING when the leaf is required."""
     for union, members in under.items():
         if defaults.class_at(union) not in members:
             # under another variant than the default one: that variant's class default
-            member = members[0]
-            rest = path[len(union) + 1:]
-            value = _Defaults(member).at(rest)
-            return _NO_VALUE if value is _MISSING else primitive(value)
+            defaults, path = _Defaults(members[0]), path[len(union) + 1:]
+            break
     value = defaults.at(path)
-    return _NO_VALUE if value is _MISSING else primitive(value)
+    return MISSING if value is MISSING else primitive(value)
 
-
-from .schema import MISSING as _MISSING  # noqa: E402
 
 
 def _print_and_exit(text: str) -> None:

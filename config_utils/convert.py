@@ -20,7 +20,7 @@ import re
 import sys
 import typing
 from collections import abc
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import PurePath
 from typing import Any, Literal, get_args, get_origin
 
@@ -95,12 +95,16 @@ def shown(value: Any) -> str:
     return text[:_SHOWN] + f"... ({len(text)} characters)"
 
 
-def literal_depth(text: str) -> int:
-    """How deep brackets nest in ``text`` (outside quotes): a cheap guard before parsing."""
-    depth = deepest = 0
+def outside_quotes(text: str, *, track: bool = True) -> Iterator[tuple[int, str]]:
+    """``(index, character)`` of each character of ``text`` outside ``'...'``/``"..."``
+    literals (backslash escapes honoured inside them); the quote characters themselves are
+    skipped. ``track=False``: quotes mean nothing, every character is given.
+
+    The one quote-aware scan: the ini dialect cuts inline comments with it, and the
+    literal guard counts brackets with it."""
     quote = ""
     escaped = False
-    for ch in text:
+    for i, ch in enumerate(text):
         if quote:
             if escaped:
                 escaped = False
@@ -108,9 +112,17 @@ def literal_depth(text: str) -> int:
                 escaped = True
             elif ch == quote:
                 quote = ""
-        elif ch in "'\"":
+        elif track and ch in "'\"":
             quote = ch
-        elif ch in "[({":
+        else:
+            yield i, ch
+
+
+def literal_depth(text: str) -> int:
+    """How deep brackets nest in ``text`` (outside quotes): a cheap guard before parsing."""
+    depth = deepest = 0
+    for _, ch in outside_quotes(text):
+        if ch in "[({":
             depth += 1
             if depth > deepest:
                 deepest = depth

@@ -41,9 +41,7 @@ from .schema import TYPE_KEY, shape_of, walk
 from .types import is_union, strip_annotated, unwrap_optional
 
 if TYPE_CHECKING:
-    from .registry import Registry
-
-ENV_SWITCH = "FLOWS_FAST_PATH"
+    pass
 
 _NEGATIVE_NUMBER = re.compile(r"^-(\d|\.\d)")
 
@@ -334,10 +332,4 @@ def _variant_token(token: str, aliases: dict[tuple[str, str], type]) -> tuple[st
     return None
 
 
-def registry_names(registry: Registry | None) -> Callable[[type], list[str]]:
-    from .layers import variant_names
-
-    return lambda c: variant_names(c, registry)
-
-
-__all__ = ["ENV_SWITCH", "Decline", "Parsed", "read_arguments", "registry_names"]
+__all__ = ["Decline", "Parsed", "read_arguments"]

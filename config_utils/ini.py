@@ -43,7 +43,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .convert import convert, format_value
+from .convert import convert, format_value, outside_quotes
 from .errors import IniError
 
 __all__ = [
@@ -211,23 +211,9 @@ def cut_inline_comment(value: str) -> str:
     bracket: ``"a # b"  # note`` → ``"a # b"``; ``['x # y', 2]  ; note`` → ``['x # y', 2]``.
     """
     value = value.strip()
-    track = value[:1] in "'\"[({"
-    quote = ""
-    escaped = False
-    prev = ""
-    for i, ch in enumerate(value):
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif track and ch in "'\"":
-            quote = ch
-        elif ch in "#;" and prev != "" and prev.isspace():
+    for i, ch in outside_quotes(value, track=value[:1] in "'\"[({"):
+        if ch in "#;" and i > 0 and value[i - 1].isspace():
             return value[:i].rstrip()
-        prev = ch
     return value
 
 

@@ -318,9 +318,3 @@ def class_leaves(cls: type) -> dict[str, Any]:
     """Dotted leaf path → declared type for a config *class*: nested configs are descended
     into; a union field is one leaf (its variant is not known from the class)."""
     return {n.path: n.field.type for n in walk(cls, choose=lambda p, f: None) if n.field.kind != "config"}
-
-
-def describe_shape(cls: type) -> str:
-    """A one-line summary, for messages: ``TrainConfig (12 leaves, 1 union)``."""
-    s = shape_of(cls)
-    return f"{cls.__name__} ({len(s.leaves)} leaves, {len(s.unions)} union{'s' * (len(s.unions) != 1)})"
