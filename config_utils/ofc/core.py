@@ -63,7 +63,8 @@ from .. import ini
 from ..convert import convert, format_value, shown
 from ..errors import ConfigError, OFCError, did_you_mean
 from ..provenance import record as _record_provenance
-from ..tree import get_path, leaf_types, set_path
+from ..rank import process_rank
+from ..tree import get_path, leaf_types, primitive, set_path
 from ..types import describe_type, is_variant_field
 
 __all__ = ["HEADER", "MAX_FILE_BYTES", "OFC", "OFCWarning", "SECTION", "read_file_text", "report"]
@@ -118,35 +119,29 @@ class Change:
     old: Any
     new: Any
     source: str  # "file" | "gui" | "resume"
+    user: str | None = None  # who submitted it from the page, when the page has a login
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The history line: values as the house's one serializer writes them
+        (:func:`config_utils.tree.primitive`; a non-finite float is JSON's ``NaN``/``Infinity``,
+        which Python's ``json`` reads back)."""
+        out = {
             "time": self.time,
             "step": self.step,
             "key": self.key,
-            "old": _jsonable(self.old),
-            "new": _jsonable(self.new),
+            "old": primitive(self.old),
+            "new": primitive(self.new),
             "source": self.source,
         }
+        if self.user:
+            out["user"] = self.user
+        return out
 
-
-def _jsonable(value: Any) -> Any:
-    """A value as JSON primitives (Enum → name, Path → str, tuple → list), for history lines."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(_jsonable(k)): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return str(value)
+    @property
+    def origin(self) -> str:
+        """Where the change came from, as people say it: ``file``, ``page``, ``page, ann``."""
+        where = "page" if self.source == "gui" else self.source
+        return f"{where}, {self.user}" if self.user else where
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -178,33 +173,41 @@ def _namespace_type(value: Any) -> Any:
     return Any
 
 
-def _env_rank() -> int:
-    """This process's rank as launchers announce it *before* the process group exists.
-
-    torchrun, SLURM and Lightning's DDP launcher set these variables in every worker; a
-    process without them is rank 0. Used to keep non-zero ranks from writing the OFC file.
-    """
-    for var in ("RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
-        text = os.environ.get(var, "").strip()
-        if text.isdigit():
-            return int(text)
-    for var in ("LOCAL_RANK", "NODE_RANK"):
-        text = os.environ.get(var, "").strip()
-        if text.isdigit() and int(text) > 0:
-            return int(text)
-    return 0
-
-
-def _initial_rank() -> int:
-    """The global rank if the process group already exists, else what the launcher announced."""
-    td = _modules.get("torch.distributed")
-    if td is not None and td.is_available() and td.is_initialized():
-        return int(td.get_rank())
-    return _env_rank()
-
-
 def _never() -> bool:
     return False
+
+
+def _append(path: Path, text: str) -> str | None:
+    """Append ``text`` to the regular file ``path`` (created if missing) without ever blocking
+    (a FIFO put there) or raising; the problem as text, None when written."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return f"{path} is not a regular file"
+            os.write(fd, text.encode("utf-8"))
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+def record_metrics(
+    values: Mapping[str, float], step: int | None = None, *, written: Path | None = None
+) -> None:
+    """Hand reported metrics to every live OFC of this process (for its live plot).
+
+    Called by :func:`config_utils.report`; ``written`` is the metrics file ``report`` already
+    appended to (a sweep trial's), so an OFC whose metrics file it is gets no second line.
+    """
+    with _OPEN_LOCK:
+        live = [o for o in _OPEN_FILES.values() if not o._closed]
+    for ofc in live:
+        if written is not None and ofc.metrics_file == written.absolute():
+            continue
+        ofc.record_metrics(values, step)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -380,6 +383,8 @@ class OFC:
         step_fn: Callable[[], int] | None = None,
         use_wandb: bool = True,
         history_file: str | os.PathLike[str] | None = None,
+        metrics_file: str | os.PathLike[str] | None = None,
+        announce: bool = True,
         adopt_existing: bool = False,
         types: Mapping[str, Any] | None = None,
         poll_interval: float = 0.1,
@@ -396,6 +401,14 @@ class OFC:
             if history_file is not None
             else self.ofc_file.with_name(self.ofc_file.stem + "-history.jsonl")
         )
+        # what the run reports (config_utils.report, the Lightning callback), for the page's
+        # live plot; the same file and format a sweep trial writes (metrics.jsonl)
+        self.metrics_file = (
+            Path(metrics_file).absolute()
+            if metrics_file is not None
+            else self.ofc_file.with_name("metrics.jsonl")
+        )
+        self.announce = announce
         self.step_fn = step_fn
         self.use_wandb = use_wandb
         self.debug = debug
@@ -407,7 +420,9 @@ class OFC:
         self._calls = 0
         self._lock = threading.RLock()
         self._dirty = False
-        self._staged: dict[str, tuple[Any, str]] = {}
+        self._staged: dict[str, tuple[Any, str, str | None]] = {}
+        self._metrics_problem = False
+        self._plot: Any = None
         self._staged_problems: list[str] = []
         self._active_problems: set[str] = set()
         self._path_problem: str | None = None
@@ -419,7 +434,7 @@ class OFC:
         self._closed = False
         self._td_init: Callable[[], bool] | None = None
         self._bcast: Any = None
-        self._rank = _initial_rank()
+        self._rank = process_rank()  # the house's one rank function
         self._writer = self._rank == 0
 
         self.types = self._resolve_types(cfg, steerables, types)
@@ -555,7 +570,7 @@ class OFC:
                 )
         if adopt_existing:
             changes, problems = self._validate(parsed, str(path), require_all=False)
-            applied = self._apply({k: (v, "resume") for k, v in changes.items()}, step=0)
+            applied = self._apply({k: (v, "resume", None) for k, v in changes.items()}, step=0)
             self._file_values.update(applied)
             for msg in problems:
                 report(msg, stacklevel=4)
@@ -784,16 +799,18 @@ class OFC:
             self._stage(changes, new_problems, "file")
         return True
 
-    def _stage(self, changes: Mapping[str, Any], problems: list[str], source: str) -> None:
+    def _stage(
+        self, changes: Mapping[str, Any], problems: list[str], source: str, user: str | None = None
+    ) -> None:
         if not changes and not problems:
             return
         with self._lock:
             for key, value in changes.items():
-                self._staged[key] = (value, source)
+                self._staged[key] = (value, source, user)
             self._staged_problems.extend(problems)
             self._dirty = True
 
-    def _take(self) -> tuple[dict[str, tuple[Any, str]], list[str]]:
+    def _take(self) -> tuple[dict[str, tuple[Any, str, str | None]], list[str]]:
         with self._lock:
             staged, problems = self._staged, self._staged_problems
             self._staged, self._staged_problems = {}, []
@@ -855,7 +872,7 @@ class OFC:
         if bcast is None:  # world size 1
             self._td_init = _never
             return self._update_local(step) if self._dirty else {}
-        payload: tuple[int, dict[str, tuple[Any, str]]] | None = None
+        payload: tuple[int, dict[str, tuple[Any, str, str | None]]] | None = None
         problems: list[str] = []
         if bcast.rank == 0:
             if self._dirty:
@@ -876,11 +893,13 @@ class OFC:
             self._stop.set()
 
     # ------------------------------------------------------------------ applying
-    def _apply(self, staged: Mapping[str, tuple[Any, str]], step: int) -> dict[str, Any]:
+    def _apply(
+        self, staged: Mapping[str, tuple[Any, str, str | None]], step: int
+    ) -> dict[str, Any]:
         applied: dict[str, Any] = {}
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
         records: list[Change] = []
-        for key, (new, source) in staged.items():
+        for key, (new, source, user) in staged.items():
             old = get_path(self.cfg, key)
             if _same(old, new):
                 continue
@@ -891,12 +910,15 @@ class OFC:
             except Exception:  # provenance is bookkeeping; never stop the run for it
                 pass
             applied[key] = new
-            records.append(Change(now, step, key, old, new, source))
+            records.append(Change(now, step, key, old, new, source, user))
         if not records:
             return applied
         self.history.extend(records)
         if self._writer:
             self._write_history(records)
+            if self.announce:
+                for rec in records:
+                    print(self.change_line(rec), file=sys.stderr, flush=True)
             if self.use_wandb:
                 self._log_wandb(applied)
         for rec in records:
@@ -913,37 +935,69 @@ class OFC:
             print(f"OFC step {step}: {applied}", file=sys.stderr)
         return applied
 
+    def change_line(self, change: Change) -> str:
+        """The run-log line of an applied change: ``ofc: optim.lr 0.001 → 0.0003 (page, step 120)``."""
+        old = self._text_of(change.key, change.old)
+        new = self._text_of(change.key, change.new)
+        return f"ofc: {change.key} {old} → {new} ({change.origin}, step {change.step})"
+
     def _write_history(self, records: list[Change]) -> None:
         """Append to the history file; never blocks (a FIFO there) and never raises."""
-        data = "".join(json.dumps(rec.to_json()) + "\n" for rec in records).encode("utf-8")
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
-        try:
-            fd = os.open(self.history_file, flags, 0o644)
-            try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    raise OSError(f"{self.history_file} is not a regular file")
-                os.write(fd, data)
-            finally:
-                os.close(fd)
+        data = "".join(json.dumps(rec.to_json()) + "\n" for rec in records)
+        problem = _append(self.history_file, data)
+        if problem is None:
             self._history_problem = False
-        except OSError as exc:
-            if not self._history_problem:  # once until it works again
-                self._history_problem = True
-                report(
-                    f"OFC: could not append to {self.history_file} ({exc}); the change is applied",
-                    stacklevel=4,
-                )
+        elif not self._history_problem:  # once until it works again
+            self._history_problem = True
+            report(
+                f"OFC: could not append to {self.history_file} ({problem}); the change is applied",
+                stacklevel=4,
+            )
+
+    # ------------------------------------------------------------------ metrics (live plot)
+    def record_metrics(self, values: Mapping[str, float], step: int | None = None) -> None:
+        """Append reported metrics to :attr:`metrics_file` for the page's live plot.
+
+        Called by :func:`config_utils.report` (and the Lightning callback) on rank 0; the
+        step defaults to the step :meth:`update` would record, so curves and change markers
+        share one x axis. Never raises: a metrics file that cannot be written is reported once.
+        """
+        if not self._writer or self._closed or not values:
+            return
+        from ..sweep.report import metrics_line  # the one format of metrics.jsonl
+
+        line = metrics_line(dict(values), self._step(step))
+        problem = _append(self.metrics_file, line)
+        if problem is None:
+            self._metrics_problem = False
+        elif not self._metrics_problem:
+            self._metrics_problem = True
+            report(f"OFC: could not append to {self.metrics_file} ({problem}); training goes on")
+
+    def plot(self) -> Any:
+        """The live plot of this run (:class:`config_utils.ofc.plot.RunPlot`), built from the
+        metrics and history files on first use and kept, so a page reload or a GUI relaunch
+        reads only what was appended since."""
+        with self._lock:
+            if self._plot is None:
+                from .plot import RunPlot
+
+                self._plot = RunPlot(self.metrics_file, self.history_file)
+            return self._plot
+
+    def export_plot(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write the live plot as a PNG (default: ``ofc-plot.png`` beside the OFC file, i.e.
+        beside the run record in a run directory); returns its path. Needs matplotlib."""
+        target = Path(path) if path is not None else self.ofc_file.with_name("ofc-plot.png")
+        return self.plot().export_png(target)
 
     def _log_wandb(self, applied: Mapping[str, Any]) -> None:
         wandb = _modules.get("wandb")  # never import wandb just to check for a run
         run = getattr(wandb, "run", None) if wandb is not None else None
         if run is None:
             return
-        data = {
-            f"args/{k}": _jsonable(v)
-            for k, v in applied.items()
-            if isinstance(_jsonable(v), (bool, int, float, str))
-        }
+        as_primitives = {f"args/{k}": primitive(v) for k, v in applied.items()}
+        data = {k: v for k, v in as_primitives.items() if isinstance(v, (bool, int, float, str))}
         if not data:
             return
         try:
@@ -970,11 +1024,14 @@ class OFC:
         return self._gui
 
     # ------------------------------------------------------------------ GUI hook
-    def submit(self, changes: Mapping[str, str], source: str = "gui") -> dict[str, str]:
+    def submit(
+        self, changes: Mapping[str, str], source: str = "gui", *, user: str | None = None
+    ) -> dict[str, str]:
         """Validate text values (a GUI form) and, if all are valid, write them to the file.
 
         Returns ``{key: error message}``; empty means the file was written and the changes
-        are staged for the next :meth:`update` (recorded with ``source``). Nothing is written
+        are staged for the next :meth:`update` (recorded with ``source`` and ``user``, the
+        page's login name). Nothing is written
         when any value is invalid, so a form is applied whole or not at all.
         """
         if not self._writer:
@@ -998,7 +1055,7 @@ class OFC:
                 return written
             diff = {k: v for k, v in typed.items() if not _same(v, self._file_values.get(k))}
             self._file_values.update(diff)
-            self._stage(diff, [], source)
+            self._stage(diff, [], source, user)
         return {}
 
     def _write_merged(self, typed: Mapping[str, Any], source: str) -> dict[str, str] | None:

@@ -70,11 +70,13 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost")
 TOP_LEVEL = "top level"
 HISTORY_ROWS = 20
 REFRESH_S = 5.0  # how often an open page refreshes its "current values" and history tables
+PLOT_REFRESH_S = 1.0  # how often an open page redraws the live plot (nothing is read without one)
 
 _HOST_RE = re.compile(r"^(?P<name>[^:\[\]]+)(?::(?P<port>\d{1,5}))?$")
 _CSS = """
 .ofc-error, .ofc-error * { color: #b00020 !important; font-weight: 600; }
 .ofc-status { min-height: 1.5em; }
+#ofc-plot { overflow-x: auto; }
 """
 
 
@@ -611,6 +613,21 @@ class OFCGui:
                 "next `update()`. A form with an invalid value changes nothing.",
                 elem_id="ofc-intro",
             )
+            gr.Markdown(
+                "### Live metrics\nWhat the run reports, against the step; a dashed line marks "
+                "each applied change (key, old → new, from the file or this page).",
+                elem_id="ofc-plot-intro",
+            )
+            plot_choice = gr.CheckboxGroup(
+                [], value=[], label="metrics to plot", elem_id="ofc-plot-metrics"
+            )
+            plot_html = gr.HTML("", elem_id="ofc-plot")
+            with gr.Row():
+                plot_status = gr.Markdown("", elem_id="ofc-plot-status")
+                save_png = gr.Button("Save PNG", size="sm", elem_id="ofc-plot-save")
+            plot_seen = gr.State([])
+            plot_timer = gr.Timer(PLOT_REFRESH_S)
+            gr.Markdown("### Steer")
             for section, section_keys in sections.items():
                 with gr.Accordion(section, open=True, elem_id=f"ofc-section-{_slug(section)}"):
                     for key in section_keys:
@@ -664,8 +681,9 @@ class OFCGui:
                     for key, value in zip(keys, raw_values, strict=True)
                 }
                 changed = {k: t for k, t in texts.items() if loaded.get(k) != t}
+                user = getattr(request, "username", None) or None
                 try:
-                    problems = ofc.submit(changed, source="gui") if changed else {}
+                    problems = ofc.submit(changed, source="gui", user=user) if changed else {}
                 except (ConfigError, OSError) as exc:
                     problems, note = {}, f"**Nothing was written:** {exc}"
                     changed = {}
@@ -700,6 +718,46 @@ class OFCGui:
                 self._check(request)
                 file_texts, _ = self._file_texts()
                 return [self._values_html(file_texts), self._history_html()]
+
+            def plot_tick(request: gr.Request, chosen: list[str], seen: list[str]) -> list[Any]:
+                self._check(request)
+                view = ofc.plot()
+                done = view.refresh()
+                names = view.names
+                new = [n for n in names if n not in (seen or [])]
+                chosen = [*(chosen or []), *new]  # a new metric is shown until unticked
+                choice = gr.update(choices=names, value=chosen) if new else gr.skip()
+                return [choice, [*(seen or []), *new], view.svg(chosen), _plot_status(view, done)]
+
+            def plot_draw(request: gr.Request, chosen: list[str]) -> str:
+                self._check(request)
+                return str(ofc.plot().svg(chosen or []))
+
+            def plot_save(request: gr.Request) -> str:
+                self._check(request)
+                try:
+                    path = ofc.export_plot()
+                except Exception as exc:  # noqa: BLE001 - shown on the page, the run goes on
+                    return f"**PNG not written:** {html.escape(str(exc))}"
+                return f"PNG written: `{path}`"
+
+            plot_outputs = [plot_choice, plot_seen, plot_html, plot_status]
+            demo.load(
+                plot_tick, inputs=[plot_choice, plot_seen], outputs=plot_outputs, api_name="plot"
+            )
+            plot_timer.tick(
+                plot_tick,
+                inputs=[plot_choice, plot_seen],
+                outputs=plot_outputs,
+                api_visibility="private",
+                show_progress="hidden",
+            )
+            plot_choice.input(
+                plot_draw, inputs=[plot_choice], outputs=[plot_html], api_visibility="private"
+            )
+            save_png.click(
+                plot_save, inputs=None, outputs=[plot_status], api_name="save_png"
+            )
 
             load_outputs = [*field_list, *error_list, baseline, status, values_html, history_html]
             demo.load(load_values, inputs=None, outputs=load_outputs, api_name="load_values")
@@ -761,6 +819,16 @@ class OFCGui:
             value = self.ofc.values()[key]
         lo, hi, step = slider_bounds(float(value), is_int)
         return gr.update(value=value, minimum=lo, maximum=hi, step=step)
+
+
+def _plot_status(view: Any, done: bool) -> str:
+    """One line under the plot: what is plotted, or how much is still being read."""
+    if view.problems:
+        return " ".join(html.escape(p) for p in view.problems)
+    if not done:
+        return f"Reading the metrics file: {view.behind / 1e6:.1f} MB to go…"
+    marks = len(view.markers)
+    return f"{len(view.names)} metric(s), {marks} change marker(s); redrawn every {PLOT_REFRESH_S:g} s."
 
 
 def _error_update(gr: Any, message: str) -> Any:

@@ -41,6 +41,42 @@ def _number(name: str, value: Any) -> float | int:
     return value
 
 
+def metrics_line(values: dict[str, float | int], step: int | None = None) -> str:
+    """One line of ``metrics.jsonl``, the one format of reported metrics (written by
+    :func:`report` and by the OFC's Lightning callback, read by :func:`parse_metrics_line`)."""
+    line: dict[str, Any] = {"_time": round(time.time(), 3)}
+    if step is not None:
+        line["_step"] = step
+    line.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
+    return json.dumps(line) + "\n"
+
+
+def parse_metrics_line(line: str) -> tuple[int | None, dict[str, float]] | None:
+    """``(step, {metric: value})`` of one ``metrics.jsonl`` line; None for a line that is not
+    one (cut short by a kill, or not ours). Non-numbers are left out."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(row, dict):
+        return None
+    step = row.get("_step")
+    if isinstance(step, bool) or not isinstance(step, int):
+        step = None
+    out: dict[str, float] = {}
+    for k, v in row.items():
+        if k.startswith("_"):
+            continue
+        if isinstance(v, str) and v in ("nan", "inf", "-inf"):
+            v = float(v)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            try:
+                out[k] = float(v)
+            except OverflowError:  # a 400-digit integer is no metric
+                continue
+    return step, out
+
+
 def report(step: int | None = None, **metrics: Any) -> dict[str, float | int]:
     """Report this run's metrics (``report(loss=0.12, acc=0.9)``); returns them as numbers.
 
@@ -49,15 +85,18 @@ def report(step: int | None = None, **metrics: Any) -> dict[str, float | int]:
     """
     values = {name: _number(name, v) for name, v in metrics.items()}
     run_dir = os.environ.get(RUN_DIR_ENV)
+    written: Path | None = None
     if run_dir and values:
-        line: dict[str, Any] = {"_time": round(time.time(), 3)}
-        if step is not None:
-            line["_step"] = step
-        line.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
         path = Path(run_dir)
         path.mkdir(parents=True, exist_ok=True)
-        with open(path / METRICS_FILE, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line) + "\n")
+        written = path / METRICS_FILE
+        with open(written, "a", encoding="utf-8") as fh:
+            fh.write(metrics_line(values, step))
+    # a live OFC plots what the run reports (its page reads the OFC's metrics file); never
+    # import the OFC for this: only an OFC that exists records anything
+    ofc_core = sys.modules.get("config_utils.ofc.core")
+    if ofc_core is not None and values:
+        ofc_core.record_metrics(values, step, written=written)
     wandb = sys.modules.get("wandb")  # never import wandb for this: only use a run that exists
     run = getattr(wandb, "run", None) if wandb is not None else None
     if run is not None and values:
@@ -77,17 +116,7 @@ def read_metrics(run_dir: str | Path) -> dict[str, float]:
     except OSError:
         return out
     for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a kill
-        if not isinstance(row, dict):
-            continue
-        for k, v in row.items():
-            if k.startswith("_"):
-                continue
-            if isinstance(v, str) and v in ("nan", "inf", "-inf"):
-                v = float(v)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                out[k] = float(v)
+        parsed = parse_metrics_line(line)
+        if parsed is not None:
+            out.update(parsed[1])
     return out
