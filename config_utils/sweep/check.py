@@ -13,6 +13,7 @@ union variant each key lives under), and only a failing probe is split to find t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -42,14 +43,16 @@ _CATEGORICAL = ("constant", "categorical", "categorical_w_probabilities")
 
 @dataclass
 class Program:
-    """How to start the swept program: ``python PROGRAM ARGS`` in ``cwd``."""
+    """How to ask the swept program: ``python PROGRAM ARGS`` (or ``prefix ARGS``, e.g.
+    ``python -m pkg.train`` for a spec's ``command``) in ``cwd``."""
 
     path: Path
     cwd: Path
     python: str = sys.executable
+    prefix: list[str] | None = None
 
     def command(self, args: Sequence[str]) -> list[str]:
-        return [self.python, str(self.path), *args]
+        return [*(self.prefix or [self.python, str(self.path)]), *args]
 
     def run(self, args: Sequence[str], timeout: float = PROBE_TIMEOUT) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k not in TRIAL_ENV}
@@ -182,6 +185,8 @@ class Checked:
     schema: Schema
     base: dict[str, str]  # union -> variant class in effect without sweep arguments
     under: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    typed: bool = True  # False: a command's program that cannot be asked; values pass unchecked
+    unchecked_reason: str = ""
 
     def arguments(self, values: dict[str, Any]) -> list[str]:
         """``--key=value`` for the keys that apply to this trial's union variants.
@@ -196,6 +201,9 @@ class Checked:
                 chosen[union] = self.schema.variant(union, v) or str(v)
         out: list[str] = []
         for key, v in values.items():
+            if not self.typed:
+                out.append(f"--{key}={format_value(v)}")  # as a W&B agent writes it
+                continue
             if not self.applies(key, chosen):
                 continue
             type_name = "" if key.endswith("." + TYPE_KEY) else self.schema.base_type(key)
@@ -220,9 +228,24 @@ def _under(schema: Schema, key: str) -> dict[str, list[str]]:
     return {u: list(v) for u, v in (schema.leaves[key].get("under") or {}).items()}
 
 
+def resolve_hyphens(spec: Spec, schema: Schema) -> None:
+    """A key written with hyphens (``num-worlds``, as in ``--num-worlds``) names the field the
+    program accepts with that spelling (``num_worlds``): the parameter is re-keyed to it."""
+    known = set(schema.keys)
+    renamed: dict[str, Param] = {}
+    for key, param in spec.params.items():
+        fixed = key.replace("-", "_")
+        if key not in known and "-" in key and fixed in known and fixed not in spec.params:
+            renamed[fixed] = dataclasses.replace(param, key=fixed, spelling=key)
+        else:
+            renamed[key] = param
+    spec.params = renamed
+
+
 def check_keys(spec: Spec, schema: Schema, base: dict[str, str]) -> dict[str, dict[str, list[str]]]:
     """Static checks from the schema alone: keys, variants, distributions against types, and
     keys that no trial could use. Returns each key's variant requirements."""
+    resolve_hyphens(spec, schema)
     under: dict[str, dict[str, list[str]]] = {}
     keys = schema.keys
     reachable: dict[str, set[str]] = {}
@@ -445,12 +468,30 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
     Costs a few program starts (schema, base config, one per packed probe), run ``parallel``
     at a time; no trial starts.
     """
-    program = Program(spec.program_path, Path(cwd) if cwd is not None else Path.cwd(), python)
+    here = Path(cwd) if cwd is not None else Path.cwd()
+    prefix = None
+    if spec.command is not None:
+        from .command import FLAG_MACROS, probe_prefix, uses
+
+        prefix = probe_prefix(spec.command, spec.program_path, python)
+        if prefix is None:
+            return _unchecked(spec, here, python, "the command's program cannot be asked for its config")
+        if not uses(spec.command, *FLAG_MACROS):
+            return _unchecked(spec, here, python, "the command passes values as key=value or JSON, "
+                              "which config_utils.cli does not read")
+    program = Program(spec.program_path or here, here, python, prefix)
     workers = max(1, parallel or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         schema_job = pool.submit(read_schema, program)
         base_job = pool.submit(print_config, program, [])
-        schema = schema_job.result()
+        try:
+            schema = schema_job.result()
+        except SpecError as exc:
+            if spec.command is None:
+                raise SpecError(f"{exc} (to run a program unchecked, give the spec a command: "
+                                "[${env}, ${interpreter}, ${program}, ${args}])") from None
+            return _unchecked(spec, here, python, f"{' '.join(prefix or [])} does not answer "
+                              "--flows:print-schema (not a config_utils.cli program)")
         try:
             base_doc = base_job.result()
         except SpecError as exc:
@@ -480,6 +521,12 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
             raise SpecError(f"{spec.where(*pair.loc)}: parameters.{pair.key}.{pair.label}: {pair.value!r} "
                             f"is not a valid value for {pair.key}: {message}")
     return checked
+
+
+def _unchecked(spec: Spec, cwd: Path, python: str, reason: str) -> Checked:
+    """A spec whose command runs a program that cannot be asked: values go as written."""
+    program = Program(spec.program_path or cwd, cwd, python)
+    return Checked(spec, program, Schema("", {}, {}), {}, {}, typed=False, unchecked_reason=reason)
 
 
 def _run_probe(probe: _Probe, checked: Checked) -> str | None:

@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus-per-trial", type=float, default=None,
                    help="GPUs each trial needs (local default: 1 when the machine has GPUs, else 0)")
     p.add_argument("--timeout", type=float, default=None, help="seconds before a trial is killed and failed")
+    p.add_argument("--count", type=int, default=None,
+                   help="run at most N trials in all, as `wandb agent --count N` (with run_cap: the "
+                   "smaller wins; a resume continues toward the same total). Without run_cap or "
+                   "--count, random and bayes sweeps run until Ctrl-C")
     p.add_argument("--seed", type=int, default=None, help="seed of random and bayes search (default: a fresh one, stored)")
     p.add_argument("--dry-run", action="store_true", help="check the spec, print the planned trials, run nothing")
     p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start Ray here)")
@@ -67,12 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         _positive("--cpus-per-trial", args.cpus_per_trial, allow_zero=True)
         _positive("--gpus-per-trial", args.gpus_per_trial, allow_zero=True)
         _positive("--timeout", args.timeout)
+        _positive("--count", args.count)
         if args.engine != "ray" and (args.ray_address or args.ship_program is not None):
             raise ConfigError("--ray-address and --ship-program need --engine ray")
         signal.signal(signal.SIGTERM, _term)
         result = run(args.spec, Options(
             engine=args.engine, sweep_dir=args.sweep_dir, storage=args.storage, parallel=args.parallel,
             cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, timeout=args.timeout,
+            count=args.count,
             seed=args.seed, dry_run=args.dry_run, ray_address=args.ray_address,
             ship_program=args.ship_program))
     except SweepInterrupted:

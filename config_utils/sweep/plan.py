@@ -35,7 +35,7 @@ class Plan:
 
     checked: Checked
     seed: int
-    planned: int
+    planned: int | None  # None: random/bayes with no run_cap and no --count (until Ctrl-C)
     points: list[dict[str, int]] = field(default_factory=list)  # grid only: key -> value index
     duplicates: int = 0  # grid points dropped as identical to an earlier one
     _space: dict[str, BaseDistribution] | None = field(default=None, repr=False)
@@ -122,27 +122,30 @@ class Plan:
         import optuna
 
         if self.method == "bayes":
-            startup = max(2, min(10, self.planned // 3))
+            startup = max(2, min(10, (self.planned or 30) // 3))
             return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=startup, constant_liar=True)
         return optuna.samplers.RandomSampler(seed=self.seed)  # every param is fixed beforehand
 
     def preview(self) -> list[tuple[int, list[str] | None]]:
-        """``(n, arguments)`` of every planned trial; ``None`` where TPE will choose."""
+        """``(n, arguments)`` of every planned trial (the first 10 of an unbounded sweep);
+        ``None`` where TPE will choose."""
+        shown = self.planned if self.planned is not None else 10
         if self.method == "bayes":
-            return [(n, None) for n in range(self.planned)]
+            return [(n, None) for n in range(shown)]
         out: list[tuple[int, list[str] | None]] = []
-        for n in range(self.planned):
+        for n in range(shown):
             fixed = self.fixed_params(n)
             assert fixed is not None
             out.append((n, self.arguments(self.values(fixed))))
         return out
 
 
-def make_plan(checked: Checked, seed: int) -> Plan:
+def make_plan(checked: Checked, seed: int, count: int | None = None) -> Plan:
+    """``count`` (``--count``, as ``wandb agent --count``) and ``run_cap``: the smaller wins."""
     spec = checked.spec
+    caps = [c for c in (spec.run_cap, count) if c is not None]
     if spec.method != "grid":
-        assert spec.run_cap is not None
-        return Plan(checked, seed, spec.run_cap)
+        return Plan(checked, seed, min(caps) if caps else None)
     keys = list(spec.params)
     axes = [spec.params[k].grid_values() for k in keys]
     size = 1
@@ -162,6 +165,6 @@ def make_plan(checked: Checked, seed: int) -> Plan:
             continue
         seen.add(args)
         points.append(point)
-    if spec.run_cap is not None:
-        points = points[: spec.run_cap]
+    if caps:
+        points = points[: min(caps)]
     return Plan(checked, seed, len(points), points, duplicates)

@@ -25,7 +25,7 @@ class Row:
     """One trial as the results show it."""
 
     number: int
-    status: str  # complete | failed | running | waiting
+    status: str  # complete | stopped (early termination) | failed | running | waiting
     value: float | None
     values: dict[str, Any]
     seconds: float | None = None
@@ -49,17 +49,18 @@ def rows(state: SweepState) -> list[Row]:
         # keys the trial did not pass (they live under a variant it did not choose) show empty
         values = {k: v for k, v in (info.get("values") or {}).items()
                   if any(a.startswith(f"--{k}=") for a in args)}
-        status = {"COMPLETE": "complete", "FAIL": "failed", "RUNNING": "running"}.get(t.state.name, "waiting")
+        status = {"COMPLETE": "complete", "FAIL": "failed", "RUNNING": "running",
+                  "PRUNED": "stopped"}.get(t.state.name, "waiting")
         out.append(Row(
             number=t.number, status=status,
-            value=t.value if status == "complete" else None,
+            value=t.value if status in ("complete", "stopped") else None,
             values=values,
             seconds=res.get("seconds"), exit=res.get("exit"), error=res.get("error") or "",
             node=res.get("node", ""), reruns=list(t.user_attrs.get("reruns", [])),
             run_dir=str(trial_dir(state.dir, t.number)),
         ))
     sign = -1.0 if state.plan.checked.spec.goal == "maximize" else 1.0
-    rank = {"complete": 0, "failed": 1, "running": 2, "waiting": 3}
+    rank = {"complete": 0, "stopped": 1, "failed": 2, "running": 3, "waiting": 4}
 
     def key(r: Row) -> tuple[int, float, int]:
         return (rank[r.status], sign * r.value if r.value is not None else 0.0, r.number)
@@ -81,7 +82,7 @@ def table(result_rows: list[Row], plan: Plan, limit: int | None = None) -> str:
     body: list[list[str]] = []
     shown = result_rows if limit is None else result_rows[:limit]
     for i, r in enumerate(shown, 1):
-        note = r.error if r.status == "failed" else ("" if r.status == "complete" else r.status)
+        note = r.error if r.status in ("failed", "stopped") else ("" if r.status == "complete" else r.status)
         if r.reruns:
             note = (note + "; " if note else "") + f"re-run ({len(r.reruns)}x)"
         body.append([
@@ -124,8 +125,10 @@ def plot_name(key: str) -> str:
 
 def plots(sweep_dir: Path, result_rows: list[Row], plan: Plan) -> list[Path]:
     """One PNG per swept parameter: the metric against the parameter's value (best trial
-    starred). Numeric parameters on a log axis when their distribution is logarithmic;
-    others as categories in spec order."""
+    starred). Numeric parameters on a log axis when their distribution is logarithmic or
+    their values span a decade or more (``optim.lr: {values: [0.003, 0.03]}``); others as
+    categories in spec order. With a union variant swept, each variant has its own colour, so
+    a variant's trials can be told apart on every plot."""
     done = [r for r in result_rows if r.status == "complete" and r.value is not None and math.isfinite(r.value)]
     if not done or not plan.swept:
         return []
@@ -146,7 +149,7 @@ def plots(sweep_dir: Path, result_rows: list[Row], plan: Plan) -> list[Path]:
             isinstance(x, (int, float)) and not isinstance(x, bool) for x, _, _ in pts)
         if numeric:
             xs = [float(x) for x, _, _ in pts]
-            spread = all(x > 0 for x in xs) and max(xs) >= 100 * min(xs)
+            spread = all(x > 0 for x in xs) and max(xs) >= 10 * min(xs)
             if (p.log_scale or spread) and all(x > 0 for x in xs):
                 ax.set_xscale("log")
         else:
@@ -156,7 +159,14 @@ def plots(sweep_dir: Path, result_rows: list[Row], plan: Plan) -> list[Path]:
             ax.set_xticks(range(len(labels)), labels, rotation=20 if len(labels) > 4 else 0)
             ax.set_xlim(-0.5, len(labels) - 0.5)
         ys = [y for _, y, _ in pts]
-        ax.scatter(xs, ys, s=28, alpha=0.8, color="#3a6ea5", label="trial")
+        variant_keys = [q.key for q in plan.swept if q.key.endswith("._type")]
+        groups = [" / ".join(str(r.values.get(k, "-")) for k in variant_keys) or "trial"
+                  for r in done if p.key in r.values]
+        palette = ["#3a6ea5", "#e07a1f", "#2a9d5c", "#8e5ea2", "#8c6d31", "#17becf"]
+        for i, group in enumerate(dict.fromkeys(groups)):
+            sel = [j for j, g in enumerate(groups) if g == group]
+            ax.scatter([xs[j] for j in sel], [ys[j] for j in sel], s=28, alpha=0.8,
+                       color=palette[i % len(palette)], label=group)
         bx = [x for x, (_, _, b) in zip(xs, pts, strict=True) if b]
         by = [y for y, (_, _, b) in zip(ys, pts, strict=True) if b]
         ax.scatter(bx, by, s=160, marker="*", color="#d1495b", label=f"best (trial {best.number})", zorder=3)

@@ -9,7 +9,9 @@ continues the plan.
 
 from __future__ import annotations
 
+import math
 import os
+import secrets
 import sys
 import time
 from collections import deque
@@ -19,12 +21,13 @@ from typing import Any, TextIO
 
 from ..errors import ConfigError
 from .check import Checked, check_spec
-from .engines import OUTPUT_FILE, Outcome, TrialJob, visible_gpus
+from .engines import KILL_GRACE, OUTPUT_FILE, Outcome, TrialJob, visible_gpus
+from .hyperband import Brackets
 from .plan import Plan, make_plan
-from .report import read_metrics
 from .results import RESULTS_CSV, Row, plots, rows, table, write_csv
-from .spec import Param, load_spec
-from .state import Started, SweepState, resolve_seed
+from .spec import Param, Spec, load_spec
+from .state import Started, SweepState, read_sweep_file, resolve_seed
+from .wandb_metrics import TrialMetrics
 
 POLL = 0.25
 
@@ -44,6 +47,8 @@ class Options:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float | None = None
     timeout: float | None = None
+    count: int | None = None  # at most this many trials in all (``wandb agent --count``)
+    stop_grace: float = KILL_GRACE  # early termination: SIGTERM, then SIGKILL after this
     seed: int | None = None
     dry_run: bool = False
     ray_address: str | None = None
@@ -58,7 +63,7 @@ class SweepResult:
 
     sweep_dir: Path
     sweep_id: str
-    planned: int
+    planned: int | None
     rows: list[Row] = field(default_factory=list)
     csv: Path | None = None
     plots: list[Path] = field(default_factory=list)
@@ -112,15 +117,22 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
     sweep_dir = Path(opts.sweep_dir) if opts.sweep_dir else cwd / "sweeps" / spec.path.stem
     if not sweep_dir.is_absolute():
         sweep_dir = cwd / sweep_dir
-    say(f"checking {spec.path} against {spec.program_path.name} ...")
+    target = spec.program_path.name if spec.program_path else " ".join(spec.command or [])
+    say(f"checking {spec.path} against {target} ...")
     checked = check_spec(spec, cwd=cwd, parallel=opts.parallel, python=opts.python)
-    plan = make_plan(checked, resolve_seed(sweep_dir, opts.seed))
+    if not checked.typed:
+        say(f"note: no typed checks: {checked.unchecked_reason}; values are passed as W&B passes them")
+    plan = make_plan(checked, resolve_seed(sweep_dir, opts.seed), _count(sweep_dir, opts.count))
     if opts.dry_run:
         _print_plan(plan, say)
         return SweepResult(sweep_dir, "", plan.planned, dry_run=True)
     state = SweepState.open(sweep_dir, plan, opts.storage)
     try:
         engine = _make_engine(opts, plan, state, say)
+        if spec.early_terminate is not None and not hasattr(engine, "stop_trial"):
+            engine.close()
+            raise ConfigError(f"{spec.where('early_terminate')}: early_terminate: the {opts.engine} "
+                              "engine cannot stop one trial; use --engine local")
     except BaseException:
         state.close()
         raise
@@ -132,8 +144,9 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
         engine.stop()
         state.interrupted(running)
         result = _finish(state, plan, say, plots_too=False)
-        say(f"state saved in {sweep_dir}; run the same command again to resume "
-            f"({result.planned - sum(r.status in ('complete', 'failed') for r in result.rows)} trials to go)")
+        done = sum(r.status in ("complete", "failed", "stopped") for r in result.rows)
+        togo = f"{result.planned - done} trials to go" if result.planned is not None else f"{done} ended"
+        say(f"state saved in {sweep_dir}; run the same command again to resume ({togo})")
         state.close()
         raise SweepInterrupted(f"sweep {state.id} interrupted; resume with the same command") from None
     finally:
@@ -144,17 +157,38 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
         state.close()
 
 
+def _count(sweep_dir: Path, count: int | None) -> int | None:
+    """``--count``; on a resume without it, the total the sweep was started with."""
+    if count is not None:
+        return count
+    meta = read_sweep_file(sweep_dir) if sweep_dir.is_dir() else None
+    planned = meta.get("planned") if meta else None
+    return planned if isinstance(planned, int) and not isinstance(planned, bool) else None
+
+
+def _trials(plan: Plan) -> str:
+    return f"{plan.planned} trials" if plan.planned is not None else "trials until --count or Ctrl-C"
+
+
 def _print_plan(plan: Plan, say: _Printer) -> None:
     spec = plan.checked.spec
-    say(f"sweep of {spec.program_path} ({spec.method}, {plan.planned} trials; metric {spec.metric} "
+    what = spec.program_path or " ".join(spec.command or [])
+    say(f"sweep of {what} ({spec.method}, {_trials(plan)}; metric {spec.metric} "
         f"({spec.goal}); seed {plan.seed})", stamp=False)
+    if spec.command is not None:
+        say(f"  command: {' '.join(spec.command)}", stamp=False)
+    if spec.early_terminate is not None:
+        say(f"  early termination: {spec.early_terminate.describe()}", stamp=False)
     for p in plan.params.values():
         say(f"  {p.key}: {describe(p)}", stamp=False)
     for n, args in plan.preview():
         if args is None:
-            say(f"  trials 0..{plan.planned - 1}: chosen by Optuna's TPE from the results so far", stamp=False)
+            last = plan.planned - 1 if plan.planned is not None else "..."
+            say(f"  trials 0..{last}: chosen by Optuna's TPE from the results so far", stamp=False)
             break
         say(f"  trial {n}: {' '.join(args) or '(no arguments)'}", stamp=False)
+    if plan.planned is None:
+        say("  ... (no run_cap: more trials until --count N or Ctrl-C)", stamp=False)
     if plan.duplicates:
         say(f"  ({plan.duplicates} grid points left out: identical arguments, because a key applies "
             "only under some union variants)", stamp=False)
@@ -167,7 +201,7 @@ def _make_engine(opts: Options, plan: Plan, state: SweepState, say: _Printer) ->
         ship = opts.ship_program if opts.ship_program is not None else bool(opts.ray_address)
         engine = RayEngine(address=opts.ray_address, cpus_per_trial=opts.cpus_per_trial,
                            gpus_per_trial=opts.gpus_per_trial or 0.0, slots=opts.parallel,
-                           ship_dir=plan.checked.spec.program_path.parent if ship else None,
+                           ship_dir=(plan.checked.spec.program_path or Path.cwd()).parent if ship else None,
                            sweep_dir=state.dir, sweep_id=state.id)
         where = f"Ray at {opts.ray_address}" if opts.ray_address else "a local Ray"
         say(f"engine: {where}, {engine.slots} trials at a time"
@@ -205,35 +239,107 @@ def _trial_env(state: SweepState, st: Started, opts: Options) -> dict[str, str]:
         env["WANDB_PROJECT"] = spec.project
     if spec.entity:
         env["WANDB_ENTITY"] = spec.entity
+    # the trial's W&B run (if its program makes one) is found by these: a fresh id per start,
+    # and the run directory as W&B's directory unless the user chose one
+    env["WANDB_RUN_ID"] = f"{state.id[:40]}-{st.number}-{secrets.token_hex(3)}"
+    if not os.environ.get("WANDB_DIR"):
+        env["WANDB_DIR"] = str(st.run_dir)
     if opts.engine == "local" and not opts.gpus_per_trial and opts.gpus_per_trial is not None:
         env["CUDA_VISIBLE_DEVICES"] = ""  # --gpus-per-trial 0: no trial touches a GPU
     return env
+
+
+def _argv(spec: Spec, st: Started, opts: Options, env: dict[str, str]) -> list[str]:
+    """The trial's command line: ``python PROGRAM --key=value ...``, or the spec's command."""
+    if spec.command is None:
+        return [opts.python, str(spec.program_path), *st.args]
+    from .command import render
+
+    return render(spec.command, python=opts.python, program=spec.program_path, values=st.values,
+                  args=st.args, run_dir=st.run_dir, environ={**os.environ, **env})
+
+
+def _brackets(state: SweepState, spec: Spec) -> Brackets | None:
+    """Hyperband's brackets, with every band value the sweep's trials reached so far (kept in
+    the study as intermediate values), so a resumed sweep continues them."""
+    if spec.early_terminate is None:
+        return None
+    out = Brackets(spec.early_terminate)
+    bands = set(spec.early_terminate.bands)
+    for t in state.trials():
+        if t.state.name == "RUNNING":
+            continue  # runs again from its start
+        reached = {int(s): float(v) for s, v in t.intermediate_values.items() if int(s) in bands}
+        if reached:
+            out.reached[t.number] = reached
+    return out
+
+
+@dataclass
+class _Watch:
+    """What the controller follows of one running trial."""
+
+    st: Started
+    metrics: TrialMetrics
+    stop: str | None = None  # why it is being stopped early
+
+
+def _follow(state: SweepState, engine: Any, brackets: Brackets, running: dict[int, _Watch],
+            opts: Options, say: _Printer) -> None:
+    """Read the running trials' new metric values; keep band values; stop the laggards."""
+    rule = brackets.rule
+    for n, w in running.items():
+        if w.stop is not None:
+            continue
+        w.metrics.update()
+        history = w.metrics.history()
+        values = [v for _, v in history]
+        new = brackets.update(n, values)
+        if not new:
+            continue
+        tid = state._trial_id(n)
+        for band, value in new.items():
+            if math.isfinite(value):
+                state.study._storage.set_trial_intermediate_value(tid, band, value)
+        verdict = rule.verdict(values, brackets.thresholds())
+        if verdict is None:
+            continue
+        band, value, threshold = verdict
+        metric = state.plan.checked.spec.metric
+        w.stop = (f"stopped early by hyperband at band {band}: {metric}={value:.6g} is worse than "
+                  f"the band's threshold {threshold:.6g}")
+        engine.stop_trial(n, opts.stop_grace)
+        say(f"trial {n} stopping: {w.stop}")
 
 
 def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: _Printer) -> None:
     spec = checked.spec
     plan = state.plan
     trials = state.trials()
-    ended = {t.number: t.state.name for t in trials if t.state.name in ("COMPLETE", "FAIL")}
+    ended = {t.number: t.state.name for t in trials if t.state.name in ("COMPLETE", "FAIL", "PRUNED")}
+    brackets = _brackets(state, spec)
+    total = f"/{plan.planned}" if plan.planned is not None else ""
     best: tuple[float, int] | None = None
     for t in trials:
         if t.state.name == "COMPLETE" and t.value is not None:
             best = _better(best, (t.value, t.number), spec.goal)
     pending = deque(state.recover())
-    say(f"sweep {state.id}: {spec.method}, {plan.planned} trials, metric {spec.metric} ({spec.goal}), "
+    say(f"sweep {state.id}: {spec.method}, {_trials(plan)}, metric {spec.metric} ({spec.goal}), "
         f"seed {plan.seed}; directory {state.dir}")
+    if brackets is not None:
+        say(f"early termination: {brackets.rule.describe()}")
     if len(ended) == plan.planned:
         say(f"all {plan.planned} trials have ended: nothing to run")
     elif ended or pending:
-        say(f"resuming: {len(ended)} of {plan.planned} trials already ended; "
+        say(f"resuming: {len(ended)}{total.replace('/', ' of ')} trials already ended; "
             f"{len(pending)} were running and run again")
-    running: dict[int, Started] = {}
+    running: dict[int, _Watch] = {}
     while True:
         while engine.free_slots() > 0 and (pending or state.remaining_to_ask() > 0):
             st = pending.popleft() if pending else state.next_trial()
-            job = TrialJob(st.number, [opts.python, str(spec.program_path), *st.args],
-                           _trial_env(state, st, opts), Path(opts.cwd or os.getcwd()), st.run_dir,
-                           opts.timeout)
+            env = _trial_env(state, st, opts)
+            job = TrialJob(st.number, _argv(spec, st, opts, env), env, Path(opts.cwd or os.getcwd()),
+                           st.run_dir, opts.timeout)
             try:
                 info = engine.start(job)
             except OSError as exc:
@@ -242,24 +348,39 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
                 ended[st.number] = "FAIL"
                 say(f"trial {st.number} FAILED: cannot start {opts.python}: {exc.strerror or exc}")
                 continue
+            info = dict(info, wandb_run_id=env["WANDB_RUN_ID"])
+            if spec.command is not None:
+                info["command"] = job.command
+            if not checked.typed:
+                info["unchecked"] = checked.unchecked_reason
             state.started(st, info)
-            running[st.number] = st
+            running[st.number] = _Watch(st, TrialMetrics(st.run_dir, spec.metric, env["WANDB_RUN_ID"],
+                                                         os.environ.get("WANDB_DIR") or None))
             again = " (re-run)" if st.rerun else ""
             say(f"trial {st.number} started{again}: {' '.join(st.args) or '(no arguments)'}")
         if not running:
             break
         for outcome in engine.poll(POLL):
-            st = running.pop(outcome.number)
-            status, value, note = _record(state, st, outcome, spec.metric, opts.timeout)
-            ended[st.number] = "COMPLETE" if status == "complete" else "FAIL"
+            w = running.pop(outcome.number)
+            st = w.st
+            status, value, note = _record(state, w, outcome, spec.metric, opts.timeout, brackets)
+            ended[st.number] = {"complete": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
             if status == "complete" and value is not None:
                 best = _better(best, (value, st.number), spec.goal)
             failed = sum(1 for s in ended.values() if s == "FAIL")
-            tally = (f"{len(ended)}/{plan.planned} ended ({failed} failed), {len(running)} running"
+            stopped = sum(1 for s in ended.values() if s == "PRUNED")
+            tally = (f"{len(ended)}{total} ended ({failed} failed" + (f", {stopped} stopped" if brackets else "")
+                     + f"), {len(running)} running"
                      + (f", best {spec.metric}={best[0]:.6g} (trial {best[1]})" if best else ""))
-            what = (f"complete in {outcome.seconds:.1f}s: {spec.metric}={value:.6g}" if status == "complete"
-                    else f"FAILED after {outcome.seconds:.1f}s: {note}")
+            if status == "complete":
+                what = f"complete in {outcome.seconds:.1f}s: {spec.metric}={value:.6g}"
+            elif status == "stopped":
+                what = f"stopped after {outcome.seconds:.1f}s: {note}"
+            else:
+                what = f"FAILED after {outcome.seconds:.1f}s: {note}"
             say(f"trial {st.number} {what} | {tally}")
+        if brackets is not None and running:
+            _follow(state, engine, brackets, running, opts, say)
 
 
 def _better(best: tuple[float, int] | None, cand: tuple[float, int], goal: str) -> tuple[float, int]:
@@ -270,15 +391,27 @@ def _better(best: tuple[float, int] | None, cand: tuple[float, int], goal: str) 
     return cand if cand[0] < best[0] else best
 
 
-def _record(state: SweepState, st: Started, o: Outcome, metric: str, timeout: float | None
-            ) -> tuple[str, float | None, str]:
+def _record(state: SweepState, w: _Watch, o: Outcome, metric: str, timeout: float | None,
+            brackets: Brackets | None) -> tuple[str, float | None, str]:
+    st = w.st
     st.run_dir.mkdir(parents=True, exist_ok=True)
     for name, text in o.files.items():  # sent back from a node without the sweep directory
         target = st.run_dir / name
         if not target.exists():
             target.write_text(text, encoding="utf-8")
-    metrics = read_metrics(st.run_dir)
-    value = metrics.get(metric)
+    w.metrics.update()
+    value = w.metrics.final()
+    metrics = dict(w.metrics.last_reported)
+    if value is not None:
+        metrics[metric] = value
+    history = w.metrics.history()
+    if brackets is not None:  # the last values may have come after the last look
+        tid = state._trial_id(st.number)
+        for band, v in brackets.update(st.number, [v for _, v in history]).items():
+            if math.isfinite(v):
+                state.study._storage.set_trial_intermediate_value(tid, band, v)
+    if o.stopped and w.stop is not None and not (o.exit_code == 0 and value is not None):
+        return _record_stopped(state, w, o, history)
     error: str | None = None
     if o.error:
         error = o.error
@@ -288,15 +421,39 @@ def _record(state: SweepState, st: Started, o: Outcome, metric: str, timeout: fl
         last = next((ln for ln in reversed(o.tail) if ln.strip()), "")
         error = f"exit status {o.exit_code}" + (f": {last.strip()}" if last else "")
     elif value is None:
-        seen = f" (reported: {', '.join(sorted(metrics))})" if metrics else (
-            " (call config_utils.report(...), or log it with self.log in Lightning)")
+        names = w.metrics.seen()
+        seen = f" (reported: {', '.join(names)})" if names else (
+            " (call config_utils.report(...), log it with self.log in Lightning, or with wandb.log"
+            + (": this trial's W&B run has no such value" if w.metrics.has_wandb_log() else
+               " in a W&B run that is not disabled") + ")")
         error = f"exited 0 but never reported {metric!r}{seen}"
     elif value != value or value in (float("inf"), float("-inf")):
         error = f"{metric} is {value}"
     result = {"exit": o.exit_code, "seconds": round(o.seconds, 3), "tail": o.tail, "node": o.node,
-              "error": error, "metrics": metrics, "output": str(st.run_dir / OUTPUT_FILE)}
+              "error": error, "metrics": metrics, "metric_source": w.metrics.source,
+              "output": str(st.run_dir / OUTPUT_FILE)}
     status = state.finish(st.number, result, None if error else value)
     return status, value, error or ""
+
+
+def _record_stopped(state: SweepState, w: _Watch, o: Outcome, history: list[tuple[int | None, float]]
+                    ) -> tuple[str, float | None, str]:
+    """A trial stopped early: PRUNED in the study, with the last value it logged (and that
+    value's step), so it counts as stopped, neither complete nor failed, and is never re-run."""
+    from optuna.trial import TrialState
+
+    step, value = history[-1] if history else (None, float("nan"))
+    at = f"iteration {len(history)}" + (f" (step {step})" if step is not None else "")
+    note = f"{w.stop}; ended at {at} with {state.plan.checked.spec.metric}={value:.6g}"
+    result = {"exit": o.exit_code, "seconds": round(o.seconds, 3), "tail": o.tail, "node": o.node,
+              "error": note, "stopped": {"iteration": len(history), "step": step, "value": value},
+              "metrics": dict(w.metrics.last_reported), "metric_source": w.metrics.source,
+              "output": str(w.st.run_dir / OUTPUT_FILE)}
+    tid = state._trial_id(w.st.number)
+    storage = state.study._storage
+    storage.set_trial_user_attr(tid, "result", result)
+    storage.set_trial_state_values(tid, TrialState.PRUNED, [value] if math.isfinite(value) else None)
+    return "stopped", value, note
 
 
 def _finish(state: SweepState, plan: Plan, say: _Printer, plots_too: bool = True) -> SweepResult:
@@ -305,7 +462,10 @@ def _finish(state: SweepState, plan: Plan, say: _Printer, plots_too: bool = True
     pngs = plots(state.dir, result_rows, plan) if plots_too else []
     complete = sum(r.status == "complete" for r in result_rows)
     failed = sum(r.status == "failed" for r in result_rows)
-    say(f"sweep {state.id}: {complete} complete, {failed} failed of {plan.planned} planned")
+    stopped = sum(r.status == "stopped" for r in result_rows)
+    of = f" of {plan.planned} planned" if plan.planned is not None else ""
+    say(f"sweep {state.id}: {complete} complete, " + (f"{stopped} stopped early, " if stopped else "")
+        + f"{failed} failed{of}")
     say(table(result_rows, plan, limit=20), stamp=False)
     say(f"results: {csv_path}" + (f"; plots: {', '.join(p.name for p in pngs)}" if pngs else ""), stamp=False)
     return SweepResult(state.dir, state.id, plan.planned, result_rows, csv_path, pngs)

@@ -1,11 +1,12 @@
 """Sweep specs in W&B's sweep-configuration format: read, check the format, model parameters.
 
 Why our own checker: W&B's open-source ``sweeps`` package (which ships the format's JSON
-schema) pins ``numpy<2`` and cannot be installed beside this project's pins, so the subset
-of the format that ``flow_sweep`` runs is checked here, key by key, with the same rules the
-schema states (allowed keys per distribution, required fields, types, ``min`` < ``max``,
-positive ``q`` and ``sigma``). Everything else the format allows is refused in one line
-naming the key, rather than ignored. docs/sweeps.md lists the subset.
+schema) requires ``numpy<2``, so it is not a run-time dependency; the format is checked here,
+key by key, with the same rules the schema states (allowed keys per distribution, required
+fields, types, ``min`` < ``max``, positive ``q`` and ``sigma``), and the tests hold this
+checker against the schema itself (``pip install --no-deps sweeps``). What the format allows
+and ``flow_sweep`` does not run is refused in one line naming the key, rather than ignored.
+docs/sweeps.md lists the refusals with their reasons.
 
 This module knows nothing about the program: whether a key is a config path and whether a
 value converts is :mod:`config_utils.sweep.check`'s job.
@@ -23,6 +24,7 @@ from statistics import NormalDist
 from typing import Any
 
 from ..errors import ConfigError, did_you_mean
+from .hyperband import Hyperband
 
 
 class SpecError(ConfigError):
@@ -34,11 +36,9 @@ GOALS = ("minimize", "maximize")
 
 #: Top-level keys of the format that flow_sweep reads.
 TOP_KEYS = ("program", "method", "metric", "parameters", "run_cap", "name", "description",
-            "project", "entity")
+            "project", "entity", "command", "early_terminate")
 #: Top-level keys of the format that flow_sweep does not implement, with the reason it gives.
 UNSUPPORTED_TOP = {
-    "command": "trials always run as `python PROGRAM --key=value ...`",
-    "early_terminate": "trials are not stopped early",
     "controller": "the controller is flow_sweep itself",
     "metrics": "multi-objective sweeps are not supported",
     "scheduler": "W&B Launch schedulers are not supported",
@@ -81,6 +81,9 @@ FLOAT_DISTRIBUTIONS = ("uniform", "log_uniform", "log_uniform_values", "inv_log_
                        "inv_log_uniform_values", "normal", "log_normal")
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# What YAML 1.1 (PyYAML, and so W&B) reads as a float: a dot, and a sign in the exponent.
+_YAML11_NUMBER = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?$|^[-+]?[0-9][0-9_]*$")
+_LOOKS_NUMERIC = re.compile(r"^[-+]?(\d[\d_]*)?\.?\d*([eE][-+]?\d+)?$")
 _U_EPS = 1e-12
 
 
@@ -99,6 +102,7 @@ class Param:
     mu: float = 0.0
     sigma: float = 1.0
     where: str = ""  # "spec.yaml:12" of the parameter, for messages
+    spelling: str = ""  # the key as the spec writes it, when resolved to another (num-worlds)
 
     @property
     def is_constant(self) -> bool:
@@ -231,7 +235,7 @@ class Spec:
 
     path: Path
     program: str
-    program_path: Path
+    program_path: Path | None
     method: str
     metric: str
     goal: str
@@ -240,6 +244,8 @@ class Spec:
     name: str | None = None
     project: str | None = None
     entity: str | None = None
+    command: list[str] | None = None
+    early_terminate: Hyperband | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
@@ -257,9 +263,15 @@ class Spec:
 
     def digest(self) -> str:
         """A hash of what decides the trials (a resumed sweep must have the same)."""
-        body = {"program": str(self.program_path), "method": self.method, "metric": self.metric,
+        body: dict[str, Any] = {"program": str(self.program_path), "method": self.method, "metric": self.metric,
                 "goal": self.goal, "run_cap": self.run_cap,
                 "params": {k: _param_identity(p) for k, p in sorted(self.params.items())}}
+        # only when present, so sweeps started before these keys existed still resume
+        if self.command is not None:
+            body["command"] = self.command
+        if self.early_terminate is not None:
+            body["early_terminate"] = [list(self.early_terminate.bands), self.early_terminate.eta,
+                                       self.early_terminate.strict]
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -333,6 +345,29 @@ def read_spec_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, ..
     return data, _line_map(text)
 
 
+def number_hint(v: Any) -> str:
+    """Why a value that looks like a number is text: YAML 1.1's float rule (a dot, and a signed
+    exponent: ``1e-4`` and ``1.0e4`` are strings, ``1.0e-4`` is a float)."""
+    if isinstance(v, str) and v.strip() and _LOOKS_NUMERIC.match(v.strip()):
+        try:
+            number = float(v.replace("_", ""))
+        except ValueError:
+            return ""
+        if _YAML11_NUMBER.match(v):
+            return " (it is quoted, so it is text: write it without quotes)"
+        return (f" (YAML 1.1 reads {v} as text: a float needs a dot and a signed exponent; "
+                f"write {number!r} or {_yaml_float(number)})")
+    return ""
+
+
+def _yaml_float(x: float) -> str:
+    mantissa, _, exp = f"{x:e}".partition("e")
+    mantissa = mantissa.rstrip("0")
+    if mantissa.endswith("."):
+        mantissa += "0"
+    return f"{mantissa}e{'+' if not exp.startswith('-') else '-'}{exp.lstrip('+-').lstrip('0') or '0'}"
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -346,7 +381,7 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
     file, line and key on the first problem."""
     p = Path(path)
     data, lines = read_spec_file(p)
-    spec = Spec(path=p, program="", program_path=p, method="", metric="", goal="minimize",
+    spec = Spec(path=p, program="", program_path=None, method="", metric="", goal="minimize",
                 params={}, raw=data, lines=lines)
 
     def fail(loc: tuple[Any, ...], message: str) -> SpecError:
@@ -359,21 +394,28 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
             raise fail((key,), f"{key}: not supported by flow_sweep ({UNSUPPORTED_TOP[key]})")
         if key not in TOP_KEYS:
             raise fail((key,), f"{key!r} is not a sweep-config key{did_you_mean(key, TOP_KEYS)}")
-    for required in ("program", "method", "metric", "parameters"):
-        if required not in data:
-            raise fail((), f"missing {required!r} (a sweep spec needs program, method, metric and parameters)")
+    if "command" in data:
+        from .command import parse_command, uses
 
-    program = data["program"]
-    if not isinstance(program, str) or not program.strip():
-        raise fail(("program",), "program: expected the path of a Python script")
-    spec.program = program
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    candidates = [p.parent / program, base / program] if not Path(program).is_absolute() else [Path(program)]
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
-        tried = " or ".join(str(c) for c in dict.fromkeys(candidates))
-        raise fail(("program",), f"program: {program!r} not found (looked for {tried})")
-    spec.program_path = found.resolve()
+        spec.command = parse_command(data["command"], fail)
+    needs_program = spec.command is None or uses(spec.command, "program")
+    for required in ("program", "method", "metric", "parameters"):
+        if required not in data and (required != "program" or needs_program):
+            why = " (the command runs ${program})" if required == "program" and spec.command else ""
+            raise fail((), f"missing {required!r}{why} (a sweep spec needs program, method, metric and parameters)")
+
+    if "program" in data:
+        program = data["program"]
+        if not isinstance(program, str) or not program.strip():
+            raise fail(("program",), "program: expected the path of a Python script")
+        spec.program = program
+        base = Path(cwd) if cwd is not None else Path.cwd()
+        candidates = [p.parent / program, base / program] if not Path(program).is_absolute() else [Path(program)]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            tried = " or ".join(str(c) for c in dict.fromkeys(candidates))
+            raise fail(("program",), f"program: {program!r} not found (looked for {tried})")
+        spec.program_path = found.resolve()
 
     method = data["method"]
     if method not in METHODS:
@@ -399,13 +441,15 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
         raise fail(("metric", "goal"), f"metric.goal: expected minimize or maximize, got {goal!r}{did_you_mean(str(goal), GOALS)}")
     spec.metric, spec.goal = metric["name"], goal
 
-    if "run_cap" in data:
+    if "run_cap" in data:  # optional, as in W&B: without it --count or Ctrl-C ends the sweep
         cap = data["run_cap"]
         if not _is_int(cap) or cap <= 0:
-            raise fail(("run_cap",), f"run_cap: expected a positive integer, got {cap!r}")
+            raise fail(("run_cap",), f"run_cap: expected a positive integer, got {cap!r}{number_hint(cap)}")
         spec.run_cap = cap
-    elif method != "grid":
-        raise fail((), f"run_cap: {method} search needs run_cap (the number of trials to run)")
+    if "early_terminate" in data:
+        from .hyperband import parse
+
+        spec.early_terminate = parse(data["early_terminate"], goal == "maximize", fail, number_hint)
     for key in ("name", "description", "project", "entity"):
         if key in data and not isinstance(data[key], str):
             raise fail((key,), f"{key}: expected a string, got {data[key]!r}")
@@ -431,6 +475,9 @@ def param_loc(spec: Spec, key: str) -> tuple[Any, ...]:
 
 
 def _split_loc(spec: Spec, key: str) -> tuple[Any, ...]:
+    param = spec.params.get(key)
+    if param is not None and param.spelling:
+        key = param.spelling
     if ("parameters", key) in spec.lines:
         return (key,)
     parts = key.split(".")
@@ -504,7 +551,7 @@ def _parse_param(key: str, body: dict[str, Any], loc: tuple[Any, ...], spec: Spe
     for k in ("min", "max", "q", "mu", "sigma"):
         if k in body:
             if not _is_number(body[k]):
-                raise fail(loc + (k,), f"{name}.{k}: expected a number, got {body[k]!r}")
+                raise fail(loc + (k,), f"{name}.{k}: expected a number, got {body[k]!r}{number_hint(body[k])}")
             kw[k] = body[k]
     if dist == "int_uniform":
         for k in ("min", "max"):

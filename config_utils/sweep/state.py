@@ -184,6 +184,8 @@ class SweepState:
         return sum(1 for t in self.trials() if t.state.name in ("COMPLETE", "FAIL"))
 
     def remaining_to_ask(self) -> int:
+        if self.plan.planned is None:  # no run_cap, no --count: until Ctrl-C
+            return 1
         return max(0, self.plan.planned - (self.created - len(self.waiting)))
 
     # ----------------------------------------------------------------------------- resuming

@@ -100,17 +100,18 @@ SPEC_ERRORS = [
         "trial has AdamConfig (sweep optim._type to include SGDConfig)",
         id="key-of-unchosen-variant"),
     pytest.param(
-        GRID_HEAD + "  width: {values: [8]}\nearly_terminate: {type: hyperband, min_iter: 3}\n",
-        "s.yaml:6: early_terminate: not supported by flow_sweep (trials are not stopped early)",
+        GRID_HEAD + "  width: {values: [8]}\ncontroller: {type: local}\n",
+        "s.yaml:6: controller: not supported by flow_sweep (the controller is flow_sweep itself)",
         id="unsupported-key"),
     pytest.param(
         "metod: grid\n" + GRID_HEAD[len("method: grid\n"):] + "  width: {values: [8]}\n",
         "s.yaml:2: 'metod' is not a sweep-config key (did you mean 'method'?)",
         id="misspelt-top-key"),
     pytest.param(
-        "method: random\nmetric: {name: loss}\nparameters:\n  width: {values: [8]}\n",
-        "s.yaml: run_cap: random search needs run_cap (the number of trials to run)",
-        id="random-without-run-cap"),
+        "method: random\nrun_cap: 2\nmetric: {name: loss}\nparameters:\n  optim.lr: {min: 1e-4, max: 0.1}\n",
+        "s.yaml:6: parameters.optim.lr.min: expected a number, got '1e-4' (YAML 1.1 reads 1e-4 as text: "
+        "a float needs a dot and a signed exponent; write 0.0001 or 1.0e-4)",
+        id="yaml-1.1-number-as-text"),
     pytest.param(
         GRID_HEAD + "  width: {values: [8], q: 2}\n",
         "s.yaml:5: parameters.width: 'q' does not belong to distribution 'categorical' (it takes values)",
@@ -185,7 +186,8 @@ def test_program_that_is_not_a_config_utils_program(tmp_path: Path, capsys: pyte
     code, _, err = sweep_main([spec, "--dry-run"], capsys)
     assert code == 2
     assert err.strip() == (f"flow_sweep: error: {prog.resolve()}: --flows:print-schema failed (no flags here); "
-                           "is it a program built on config_utils.cli?")
+                           "is it a program built on config_utils.cli? (to run a program unchecked, give the "
+                           "spec a command: [${env}, ${interpreter}, ${program}, ${args}])")
 
 
 def test_missing_program_and_bad_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

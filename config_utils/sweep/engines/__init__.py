@@ -44,6 +44,7 @@ class Outcome:
     seconds: float
     tail: list[str] = field(default_factory=list)
     timed_out: bool = False
+    stopped: bool = False  # ended by stop_trial (early termination), not by itself
     node: str = ""
     error: str | None = None  # the engine could not run it (not the program's failure)
     files: dict[str, str] = field(default_factory=dict)  # run-dir files sent back by a remote node
@@ -59,6 +60,9 @@ class Engine(Protocol):
     def poll(self, timeout: float) -> list[Outcome]: ...
 
     def running(self) -> list[int]: ...
+
+    # engines that can stop one trial (early termination) also have
+    # ``stop_trial(number: int, grace: float) -> None``: SIGTERM now, SIGKILL after ``grace`` s
 
     def stop(self) -> None: ...
 

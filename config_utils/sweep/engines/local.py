@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ class _Running:
     started: float
     gpus: list[str]
     pidfd: int | None = None
+    kill_at: float | None = None  # stop_trial sent SIGTERM; SIGKILL the group at this time
 
 
 class LocalEngine:
@@ -73,6 +75,19 @@ class LocalEngine:
     def running(self) -> list[int]:
         return list(self._running)
 
+    def stop_trial(self, number: int, grace: float) -> None:
+        """Stop one trial without waiting: SIGTERM to its process group now, SIGKILL after
+        ``grace`` seconds if it has not ended (as W&B's agent stops a run); its outcome then
+        comes from :meth:`poll` with ``stopped`` set."""
+        r = self._running.get(number)
+        if r is None or r.kill_at is not None:
+            return
+        r.kill_at = time.monotonic() + grace
+        try:
+            os.killpg(r.proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def poll(self, timeout: float) -> list[Outcome]:
         """Outcomes of trials that ended, waiting up to ``timeout`` seconds for the first.
 
@@ -88,8 +103,9 @@ class LocalEngine:
             self._wait_any(min(left, self._next_timeout() or left))
 
     def _next_timeout(self) -> float | None:
-        limits = [r.started + r.job.timeout - time.monotonic() for r in self._running.values()
-                  if r.job.timeout is not None]
+        now = time.monotonic()
+        limits = [r.started + r.job.timeout - now for r in self._running.values() if r.job.timeout is not None]
+        limits += [r.kill_at - now for r in self._running.values() if r.kill_at is not None]
         return max(0.0, min(limits)) + 0.01 if limits else None
 
     def _wait_any(self, seconds: float) -> None:
@@ -108,7 +124,13 @@ class LocalEngine:
         for number, r in list(self._running.items()):
             code = r.proc.poll()
             timed_out = False
-            if code is None and r.job.timeout is not None and now - r.started > r.job.timeout:
+            if code is None and r.kill_at is not None and now >= r.kill_at:
+                try:
+                    os.killpg(r.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                code = r.proc.wait()
+            elif code is None and r.job.timeout is not None and now - r.started > r.job.timeout:
                 kill_group(r.proc.pid)
                 r.proc.wait()
                 code, timed_out = None, True
@@ -120,7 +142,7 @@ class LocalEngine:
             self._close_fd(r)
             self.gpus_free.extend(r.gpus)
             out.append(Outcome(number, code, now - r.started, tail(r.job.run_dir / OUTPUT_FILE),
-                               timed_out=timed_out, node=self.host))
+                               timed_out=timed_out, stopped=r.kill_at is not None, node=self.host))
         return out
 
     @staticmethod

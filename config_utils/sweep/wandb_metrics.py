@@ -1,0 +1,231 @@
+"""A trial's metric as it goes: from ``config_utils.report`` or from the trial's W&B run files.
+
+Why W&B's files: a W&B user's script logs with ``wandb.log({"val_loss": ...})`` and never
+calls ``config_utils.report``. Every W&B mode but ``disabled`` writes the run's transaction log
+(``run-<id>.wandb``) beside the run, history and summary included, so the sweep reads the
+metric there: its values as they are logged (early termination needs them while the trial
+runs) and the summary value at the end (what W&B's own sweeps rank by).
+
+Where: a trial runs with ``WANDB_DIR`` set to its run directory (unless the user set
+``WANDB_DIR``) and ``WANDB_RUN_ID`` set to a fresh id, so its W&B run is
+``RUN_DIR/wandb/*-<id>/run-<id>.wandb`` (or under the user's ``WANDB_DIR``).
+
+The file is W&B's record log (the LevelDB log format: 32 KiB blocks of checksummed records
+after a 7-byte ``:W&B`` header); each record is one of W&B's own protobuf ``Record`` messages,
+decoded with the wandb package. The reader is incremental and stops at a record still being
+written, so it can follow a running trial.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .report import METRICS_FILE, parse_metrics_line
+
+_HEADER = struct.Struct("<4sHB")
+_RECORD = struct.Struct("<IHB")
+_BLOCK = 32 * 1024
+_IDENT = b":W&B"
+_FULL, _FIRST, _MIDDLE, _LAST = 1, 2, 3, 4
+_MAX_READ = 64 * 1024 * 1024  # never hold more than this of one log in memory at once
+
+
+def find_logs(run_dir: Path, run_id: str | None, wandb_dir: str | None) -> list[Path]:
+    """The trial's W&B run logs: its own run (by id) under the run directory or the user's
+    ``WANDB_DIR``; else any run log under ``RUN_DIR/wandb`` (a script that chose its own id)."""
+    roots = [run_dir / "wandb"] + ([Path(wandb_dir) / "wandb"] if wandb_dir else [])
+    if run_id:
+        for root in roots:
+            found = sorted(root.glob(f"*-{run_id}/run-{run_id}.wandb"))
+            if found:
+                return found[-1:]
+    return sorted((run_dir / "wandb").glob("*run-*/run-*.wandb"))
+
+
+@dataclass
+class WandbLog:
+    """Incremental reader of one ``run-<id>.wandb`` file: history values and summary of every
+    key, in the order logged."""
+
+    path: Path
+    pos: int = 0
+    history: dict[str, list[tuple[int | None, float]]] = field(default_factory=dict)
+    summary: dict[str, float] = field(default_factory=dict)
+    _partial: bytes = b""
+    _partial_at: int = 0
+    _bad: bool = False
+
+    def read(self) -> None:
+        """Read what was appended since the last call (complete records only)."""
+        if self._bad:
+            return
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.pos)
+                data = fh.read(_MAX_READ)
+        except OSError:
+            return
+        base = self.pos
+        at = 0
+        if base == 0:
+            if len(data) < _HEADER.size:
+                return
+            ident, _magic, _version = _HEADER.unpack_from(data)
+            if ident != _IDENT:
+                self._bad = True  # not a W&B log: say nothing, read nothing
+                return
+            at = _HEADER.size
+        while True:
+            offset = base + at
+            left = _BLOCK - offset % _BLOCK
+            if left < _RECORD.size:  # the block's tail is padding
+                if len(data) - at < left:
+                    break
+                at += left
+                continue
+            if len(data) - at < _RECORD.size:
+                break
+            crc, length, kind = _RECORD.unpack_from(data, at)
+            if kind == 0 and length == 0:
+                break  # zeros not written yet
+            end = at + _RECORD.size + length
+            if end > len(data):
+                break
+            chunk = data[at + _RECORD.size:end]
+            if zlib.crc32(chunk, zlib.crc32(bytes([kind]))) & 0xFFFFFFFF != crc:
+                break  # being written (or damaged): try again later
+            at = end
+            if kind == _FULL:
+                self._record(chunk)
+            elif kind == _FIRST:
+                self._partial = chunk
+            elif kind == _MIDDLE:
+                self._partial += chunk
+            elif kind == _LAST:
+                self._record(self._partial + chunk)
+                self._partial = b""
+        self.pos = base + at
+
+    def _record(self, raw: bytes) -> None:
+        from wandb.proto import wandb_internal_pb2 as pb
+
+        rec = pb.Record()  # type: ignore[attr-defined]
+        try:
+            rec.ParseFromString(raw)
+        except Exception:  # noqa: BLE001 - a record of a newer W&B: skip it
+            return
+        kind = rec.WhichOneof("record_type")
+        if kind == "history":
+            step = rec.history.step.num if rec.history.HasField("step") else None
+            for item in rec.history.item:
+                value = _number(item.value_json)
+                if value is not None:
+                    self.history.setdefault(_key(item), []).append((step, value))
+        elif kind == "summary":
+            for item in rec.summary.update:
+                value = _number(item.value_json)
+                if value is not None:
+                    self.summary[_key(item)] = value
+
+
+def _key(item: Any) -> str:
+    return item.key if item.key else ".".join(item.nested_key)
+
+
+def _number(text: str) -> float | None:
+    try:
+        v = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        return None
+
+
+@dataclass
+class TrialMetrics:
+    """One trial's metric: ``config_utils.report`` lines when there are any for the metric,
+    else the W&B run. ``update()`` reads what is new; cheap enough to call every poll."""
+
+    run_dir: Path
+    metric: str
+    run_id: str | None = None
+    wandb_dir: str | None = None
+    reported: list[tuple[int | None, float]] = field(default_factory=list)
+    last_reported: dict[str, float] = field(default_factory=dict)
+    _pos: int = 0
+    _logs: dict[Path, WandbLog] = field(default_factory=dict)
+
+    def update(self) -> None:
+        self._read_reports()
+        if not self.reported:
+            for path in find_logs(self.run_dir, self.run_id, self.wandb_dir):
+                self._logs.setdefault(path, WandbLog(path)).read()
+
+    def _read_reports(self) -> None:
+        try:
+            with open(self.run_dir / METRICS_FILE, "rb") as fh:
+                fh.seek(self._pos)
+                data = fh.read(_MAX_READ)
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1  # only whole lines: the last one may be half written
+        self._pos += end
+        for line in data[:end].decode("utf-8", errors="replace").splitlines():
+            parsed = parse_metrics_line(line)
+            if parsed is None:
+                continue
+            step, values = parsed
+            self.last_reported.update(values)
+            if self.metric in values:
+                self.reported.append((step, values[self.metric]))
+
+    @property
+    def source(self) -> str:
+        if self.reported:
+            return "report"
+        return "wandb" if any(self.metric in log.history or self.metric in log.summary
+                              for log in self._logs.values()) else ""
+
+    def history(self) -> list[tuple[int | None, float]]:
+        """``(step, value)`` of every value logged for the metric, in order."""
+        if self.reported:
+            return list(self.reported)
+        out: list[tuple[int | None, float]] = []
+        for log in self._logs.values():
+            out += log.history.get(self.metric, [])
+        return out
+
+    def final(self) -> float | None:
+        """The trial's result: the last reported value; else the W&B summary (as W&B's sweeps
+        take it); else the last logged value."""
+        if self.reported:
+            return self.reported[-1][1]
+        for log in self._logs.values():
+            if self.metric in log.summary:
+                return log.summary[self.metric]
+        hist = self.history()
+        return hist[-1][1] if hist else None
+
+    def seen(self) -> list[str]:
+        """Every metric name the trial reported or logged (for the "never reported" message)."""
+        names = set(self.last_reported)
+        for log in self._logs.values():
+            names |= {k for k in (*log.history, *log.summary) if not k.startswith("_")}
+        return sorted(names)
+
+    def has_wandb_log(self) -> bool:
+        return bool(self._logs)
+
+
+def finite(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
