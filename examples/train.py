@@ -10,7 +10,9 @@ What it shows, in order:
     ``push_config``; the run directory holds the run record, the OFC file and its change
     history;
   * on-the-fly control: edit ``ofc.ini`` in the run directory while it trains, and
-    ``optim.lr`` / ``loss.lam`` / ``log_every`` change at the next check.
+    ``optim.lr`` / ``loss.lam`` / ``log_every`` / ``max_steps`` change at the next check;
+    ``--gui`` serves the same control as a web page that also plots the run's loss live, with a
+    marker at every applied change (``ofc-plot.png`` in the run directory at the end).
 
 Try:
     python examples/train.py --print-config
@@ -19,6 +21,7 @@ Try:
     python examples/train.py --wandb-mode online --project my-project   # needs a W&B key
     python examples/train.py --tracker mlflow        # MLFLOW_TRACKING_URI, else logs/mlflow.db
     python examples/train.py --from-run http://127.0.0.1:5000/#/experiments/1/runs/<run_id>
+    python examples/train.py --gui --max-steps 20000  # steer from a web page, metrics plotted live
 """
 
 from __future__ import annotations
@@ -140,7 +143,7 @@ class TrainConfig:
     seed: int = 0
     """random seed for data and weights"""
     max_steps: int = 200
-    """training steps"""
+    """training steps (steerable: lengthen or end a run while it trains)"""
     batch_size: int = 32
     """examples per step"""
     log_every: int = 20
@@ -158,9 +161,11 @@ class TrainConfig:
     """name of the run directory; None: the start time (e.g. 2026-11-30_10-00-00)"""
     logs_root: Path = Path("logs")
     """where run directories are created"""
+    gui: bool = False
+    """serve the OFC page on 127.0.0.1: steer the run, watch its metrics live, changes marked"""
 
 
-STEERABLES = ["optim.lr", "loss.lam", "log_every"]
+STEERABLES = ["optim.lr", "loss.lam", "log_every", "max_steps"]
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -181,7 +186,7 @@ def main(argv: list[str] | None = None) -> Path:
     parts = registry.configure_submodules(cfg)  # TrainConfig is not registered: rebuilt with parts
     model_net, loss_fn = parts.model, parts.loss
 
-    ofc = config_utils.OFC(cfg, steerables=STEERABLES, ofc_file=run_dir / "ofc.ini")
+    ofc = config_utils.OFC(cfg, steerables=STEERABLES, ofc_file=run_dir / "ofc.ini", gui=cfg.gui)
     print(f"OFC file:      {ofc.ofc_file}  (edit it while training: {', '.join(STEERABLES)})")
 
     class Regressor(pl.LightningModule):
@@ -221,8 +226,12 @@ def main(argv: list[str] | None = None) -> Path:
         enable_model_summary=False,
         log_every_n_steps=10,
     )
+    # a steered max_steps moves the end of the run (below the current step: it ends now)
+    ofc.on_change("max_steps", lambda new, old: setattr(trainer.fit_loop.epoch_loop, "max_steps", new))
     trainer.fit(Regressor(), loader)
-    ofc.close()
+    ofc.close()  # the plot of the run (metrics + changes) is written as ofc-plot.png beside the record
+    if ofc.ofc_file.with_name("ofc-plot.png").exists():
+        print(f"plot:          {ofc.ofc_file.with_name('ofc-plot.png')}")
     if ofc.history:
         print(f"OFC changes:   {len(ofc.history)} (history: {ofc.history_file})")
     if cfg.tracker == "wandb":

@@ -371,7 +371,13 @@ class OFC:
     without it the number of ``update()`` calls is used.
 
     ``gui``/``sliders``/``share`` start the web page (``config_utils.ofc.gui``) on rank 0; it
-    submits through :meth:`submit`.
+    submits through :meth:`submit` and plots the run's metrics live (:meth:`plot`).
+
+    ``metrics_file`` (default ``metrics.jsonl`` beside the OFC file) receives what the run
+    reports through :func:`config_utils.report` or the Lightning callback, for that plot;
+    ``plot_png`` writes the plot as ``ofc-plot.png`` beside the OFC file when the run closes
+    the OFC (if it reported metrics). ``announce`` prints one line per applied change to
+    stderr (``ofc: optim.lr 0.001 → 0.0003 (page, step 120)``).
     """
 
     def __init__(
@@ -385,6 +391,7 @@ class OFC:
         history_file: str | os.PathLike[str] | None = None,
         metrics_file: str | os.PathLike[str] | None = None,
         announce: bool = True,
+        plot_png: bool = True,
         adopt_existing: bool = False,
         types: Mapping[str, Any] | None = None,
         poll_interval: float = 0.1,
@@ -422,6 +429,8 @@ class OFC:
         self._dirty = False
         self._staged: dict[str, tuple[Any, str, str | None]] = {}
         self._metrics_problem = False
+        self._plot_stale = False  # metrics recorded since the last PNG
+        self.plot_png = plot_png
         self._plot: Any = None
         self._staged_problems: list[str] = []
         self._active_problems: set[str] = set()
@@ -970,6 +979,7 @@ class OFC:
         problem = _append(self.metrics_file, line)
         if problem is None:
             self._metrics_problem = False
+            self._plot_stale = True
         elif not self._metrics_problem:
             self._metrics_problem = True
             report(f"OFC: could not append to {self.metrics_file} ({problem}); training goes on")
@@ -989,7 +999,22 @@ class OFC:
         """Write the live plot as a PNG (default: ``ofc-plot.png`` beside the OFC file, i.e.
         beside the run record in a run directory); returns its path. Needs matplotlib."""
         target = Path(path) if path is not None else self.ofc_file.with_name("ofc-plot.png")
-        return self.plot().export_png(target)
+        written = self.plot().export_png(target)
+        self._plot_stale = False
+        return written
+
+    def finish_plot(self) -> Path | None:
+        """At the end of a run: the PNG of the plot when metrics were recorded since the last
+        one (None otherwise). Never raises: a PNG that cannot be drawn is reported once."""
+        if not (self._writer and self.plot_png and self._plot_stale):
+            return None
+        try:
+            return self.export_plot()
+        except Exception as exc:  # noqa: BLE001 - the run is over; say why there is no PNG
+            self._plot_stale = False
+            hint = " (pip install matplotlib)" if isinstance(exc, ImportError) else ""
+            report(f"OFC: the plot PNG was not written: {exc}{hint}")
+            return None
 
     def _log_wandb(self, applied: Mapping[str, Any]) -> None:
         wandb = _modules.get("wandb")  # never import wandb just to check for a run
@@ -1135,6 +1160,7 @@ class OFC:
         """Stop the watcher thread (and the GUI). The file and history stay on disk."""
         if self._closed:
             return
+        self.finish_plot()  # the run's plot beside its record, when it reported metrics
         self._closed = True
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():

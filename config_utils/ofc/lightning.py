@@ -24,6 +24,12 @@ also gets every other change (text, paths, lists, enums) as the tag ``args/<key>
 params never change and its metrics are numbers only, while a tag holds the latest value
 (the OFC history file keeps them all).
 
+What the module logs with ``self.log`` (the trainer's ``callback_metrics``) is appended to the
+OFC's metrics file every ``metrics_every_n_steps`` steps (default: the trainer's
+``log_every_n_steps``) at ``global_step``, so the OFC page plots it with a marker at every
+applied change, and at the end of the fit the same plot is written as a PNG beside the OFC
+file (``ofc-plot.png``, needs matplotlib; without it, one warning).
+
 Without Lightning installed this module still imports; constructing the callback then says
 in one line which extra to install.
 """
@@ -77,12 +83,25 @@ class OFCCallback(_Callback):
         *,
         lr_key: str | None = None,
         log: bool = True,
+        metrics: bool = True,
+        metrics_every_n_steps: int | None = None,
+        plot_png: bool = True,
     ) -> None:
         _missing_lightning()
         if every_n_steps < 1:
             from ..errors import OFCError
 
             raise OFCError(f"OFCCallback: every_n_steps must be >= 1, got {every_n_steps}")
+        if metrics_every_n_steps is not None and metrics_every_n_steps < 1:
+            from ..errors import OFCError
+
+            raise OFCError(
+                f"OFCCallback: metrics_every_n_steps must be >= 1, got {metrics_every_n_steps}"
+            )
+        self.metrics = metrics
+        self.metrics_every_n_steps = metrics_every_n_steps
+        self.plot_png = plot_png
+        self._last_metrics_step = -1
         self.ofc = ofc
         self.every_n_steps = int(every_n_steps)
         self.lr_key = lr_key
@@ -106,6 +125,25 @@ class OFCCallback(_Callback):
             self.ofc.use_wandb = self._saved_use_wandb
             self._saved_use_wandb = None
 
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.plot_png and self.metrics and trainer.is_global_zero:
+            self.ofc.finish_plot()
+
+    def _record_metrics(self, trainer: pl.Trainer, step: int) -> None:
+        """Append what the module logged (scalars) to the OFC's metrics file (rank 0)."""
+        every = self.metrics_every_n_steps or max(1, int(trainer.log_every_n_steps or 1))
+        if step == self._last_metrics_step or step % every or not trainer.is_global_zero:
+            return
+        self._last_metrics_step = step
+        values: dict[str, float] = {}
+        for name, value in trainer.callback_metrics.items():
+            try:
+                values[str(name)] = float(value)  # a 0-d tensor or a number
+            except (TypeError, ValueError, RuntimeError):
+                continue  # not a scalar: nothing to plot
+        if values:
+            self.ofc.record_metrics(values, step)
+
     def on_train_batch_end(
         self,
         trainer: pl.Trainer,
@@ -115,6 +153,8 @@ class OFCCallback(_Callback):
         batch_idx: int,
     ) -> None:
         step = trainer.global_step
+        if self.metrics:
+            self._record_metrics(trainer, step)
         if step == self._last_step or step % self.every_n_steps:
             return  # gradient accumulation repeats a step; every rank skips alike
         self._last_step = step
