@@ -487,11 +487,13 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
         try:
             schema = schema_job.result()
         except SpecError as exc:
-            if spec.command is None:
-                raise SpecError(f"{exc} (to run a program unchecked, give the spec a command: "
-                                "[${env}, ${interpreter}, ${program}, ${args}])") from None
-            return _unchecked(spec, here, python, f"{' '.join(prefix or [])} does not answer "
-                              "--flows:print-schema (not a config_utils.cli program)")
+            if spec.command is None and _uses_config_utils(spec.program_path):
+                raise  # one of ours that does not start: its error, not a silent unchecked run
+            if spec.command is None and spec.program_path is not None and spec.program_path.suffix != ".py":
+                raise SpecError(f"{exc} (a program that is not a Python script needs a command)") from None
+            what = " ".join(prefix) if prefix else str(spec.program_path)
+            return _unchecked(spec, here, python, f"{what} does not answer --flows:print-schema "
+                              "(it is not a config_utils.cli program)")
         try:
             base_doc = base_job.result()
         except SpecError as exc:
@@ -521,6 +523,18 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
             raise SpecError(f"{spec.where(*pair.loc)}: parameters.{pair.key}.{pair.label}: {pair.value!r} "
                             f"is not a valid value for {pair.key}: {message}")
     return checked
+
+
+def _uses_config_utils(path: Path | None) -> bool:
+    """Whether a script mentions config_utils: then a failing schema probe is its error to
+    show, not a sign that it is a plain W&B script to run unchecked."""
+    if path is None:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return b"config_utils" in fh.read(1024 * 1024)
+    except OSError:
+        return False
 
 
 def _unchecked(spec: Spec, cwd: Path, python: str, reason: str) -> Checked:

@@ -259,6 +259,25 @@ def _argv(spec: Spec, st: Started, opts: Options, env: dict[str, str]) -> list[s
                   args=st.args, run_dir=st.run_dir, environ={**os.environ, **env})
 
 
+def _shown_command(argv: list[str], opts: Options) -> str:
+    import shlex
+
+    return shlex.join(["python" if a == opts.python else a for a in argv])
+
+
+def _sweep_params(st: Started) -> Path:
+    """The trial's values in W&B's sweep-parameter file format (``{key: {value: v}}``; JSON is
+    YAML). ``WANDB_SWEEP_PARAM_PATH`` names it, so ``wandb.init()`` in a plain W&B script puts
+    them into ``wandb.config``, as under W&B's agent."""
+    import json
+
+    st.run_dir.mkdir(parents=True, exist_ok=True)
+    path = st.run_dir / "sweep-config.yaml"
+    passed = {a[2:].split("=", 1)[0] for a in st.args}
+    path.write_text(json.dumps({k: {"value": v} for k, v in st.values.items() if k in passed}), encoding="utf-8")
+    return path
+
+
 def _brackets(state: SweepState, spec: Spec) -> Brackets | None:
     """Hyperband's brackets, with every band value the sweep's trials reached so far (kept in
     the study as intermediate values), so a resumed sweep continues them."""
@@ -338,6 +357,8 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
         while engine.free_slots() > 0 and (pending or state.remaining_to_ask() > 0):
             st = pending.popleft() if pending else state.next_trial()
             env = _trial_env(state, st, opts)
+            if not checked.typed:
+                env["WANDB_SWEEP_PARAM_PATH"] = str(_sweep_params(st))
             job = TrialJob(st.number, _argv(spec, st, opts, env), env, Path(opts.cwd or os.getcwd()),
                            st.run_dir, opts.timeout)
             try:
@@ -357,7 +378,8 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
             running[st.number] = _Watch(st, TrialMetrics(st.run_dir, spec.metric, env["WANDB_RUN_ID"],
                                                          os.environ.get("WANDB_DIR") or None))
             again = " (re-run)" if st.rerun else ""
-            say(f"trial {st.number} started{again}: {' '.join(st.args) or '(no arguments)'}")
+            shown = " ".join(st.args) if spec.command is None else _shown_command(job.command, opts)
+            say(f"trial {st.number} started{again}: {shown or '(no arguments)'}")
         if not running:
             break
         for outcome in engine.poll(POLL):
