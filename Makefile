@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "   About 1.5 minutes and 2.5 GB on a fresh machine (torch and gradio are most of it):"
 	@bash -o pipefail -c '$(BIN)/python -m pip install --progress-bar off -c constraints.txt -e ".[all,dev]" \
 	  | sed -un "s/^Collecting \([A-Za-z0-9_.-]*\).*/     \1/p"'
+	@echo "   W&B's published sweep schema for the sweep tests: the sweeps package, alone (its own"
+	@echo "   requirements pin numpy<2, so --no-deps; jsonref is what it reads the schema with)"
+	@$(BIN)/python -m pip install -q --no-deps sweeps==0.3.0 jsonref==1.1.0
 	@touch $(STAMP)
 	@echo "== $(VENV) is ready; to use it in your shell: source $(VENV)/bin/activate"
 
