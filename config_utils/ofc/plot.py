@@ -522,13 +522,16 @@ def _tick(value: float) -> str:
 
 # ---------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
-    """``python -m config_utils.ofc.plot RUN_DIR [--out PNG]``: the PNG of a run, on demand."""
+    """``python -m config_utils.ofc.plot RUN_DIR [--out PNG]``: the PNG of a run, on demand.
+
+    A mistake (no such directory, nothing reported in it) is one line and exit status 2.
+    """
     import argparse
     import sys
 
+    prog = "python -m config_utils.ofc.plot"
     parser = argparse.ArgumentParser(
-        prog="python -m config_utils.ofc.plot",
-        description="Draw a run's metrics and its applied OFC changes as a PNG.",
+        prog=prog, description="Draw a run's metrics and its applied OFC changes as a PNG."
     )
     parser.add_argument("run_dir", type=Path, help="the run directory (holds metrics.jsonl)")
     parser.add_argument("--out", type=Path, default=None, help="default: RUN_DIR/ofc-plot.png")
@@ -537,14 +540,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     run_dir: Path = args.run_dir
-    if not run_dir.is_dir():
-        parser.error(f"{run_dir}: not a directory (give the run directory)")
     metrics = run_dir / "metrics.jsonl"
-    if not metrics.is_file():
-        parser.error(f"{run_dir}: holds no metrics.jsonl (nothing was reported in this run)")
+    problem = ""
+    if not run_dir.is_dir():
+        problem = f"{run_dir}: not a directory (give the run directory)"
+    elif not metrics.is_file():
+        problem = f"{run_dir}: holds no metrics.jsonl file (nothing was reported in this run)"
+    if problem:
+        print(f"{prog}: error: {problem}", file=sys.stderr)
+        return 2
     plot = RunPlot(metrics, args.history or run_dir / "ofc-history.jsonl")
-    out = plot.export_png(args.out or run_dir / "ofc-plot.png")
-    print(out, file=sys.stdout)
+    try:
+        out = plot.export_png(args.out or run_dir / "ofc-plot.png")
+    except OSError as exc:
+        print(f"{prog}: error: cannot write the PNG: {exc}", file=sys.stderr)
+        return 2
+    print(out)
     return 0
 
 

@@ -58,9 +58,9 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OFC]:
-    """One training-side OFC serving its page, without a login."""
+    """A fresh training-side OFC serving its page, without a login (one per test: any order)."""
     with serve_gui(tmp_path_factory, "ofc-browser") as ofc:
         yield ofc
 

@@ -1,7 +1,7 @@
 """The OFC web page through gradio_client (fast path; the real browser is test_ofc_browser.py).
 
-A real gradio server runs in a background thread, as in training; gradio starts are few
-(module-scoped), ``import gradio`` alone costs ~6 s.
+A real gradio server runs in a background thread, as in training; each test gets its own
+(``import gradio``, ~6 s, is paid once per process; a server start costs about a second).
 """
 
 from __future__ import annotations
@@ -97,9 +97,10 @@ def serve_gui(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[O
         ofc.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OFC, Any]]:
-    """One OFC(gui=True) for the module, no login, text widgets."""
+    """A fresh OFC(gui=True) per test (no login, text widgets): no test sees another's edits,
+    so the tests hold in any order."""
     with serve_gui(tmp_path_factory, "ofc-gui") as ofc:
         yield ofc, _client(ofc.gradio_url)
 
@@ -430,7 +431,13 @@ def test_legacy_namespace_config_gets_one_section(tmp_path: Path) -> None:
             for b in demo.blocks.values()
             if isinstance(b, gr.components.Component) and getattr(b, "label", None)
         }
-        assert kinds == {"lr": "Slider", "use_ema": "Radio", "sizes": "Textbox", "name": "Textbox"}
+        assert kinds == {
+            "lr": "Slider",
+            "use_ema": "Radio",
+            "sizes": "Textbox",
+            "name": "Textbox",
+            "metrics to plot": "CheckboxGroup",  # the live plot's choice, not a config key
+        }
         sections = [b.label for b in demo.blocks.values() if isinstance(b, gr.Accordion)]
         assert sections == ["top level"]
     finally:
