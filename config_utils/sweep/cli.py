@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .slurm_control import add_slurm_arguments, slurm_options
 
 PROG = "flow_sweep"
 
@@ -26,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         "command again resumes an interrupted sweep.",
     )
     p.add_argument("spec", help="the sweep spec (.yaml, .yml or .json)")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local: subprocesses here (default); ray: Ray tasks on a cluster")
+    p.add_argument("--engine", choices=("local", "ray", "slurm"), default="local",
+                   help="local: subprocesses here (default); ray: Ray tasks on a cluster; "
+                   "slurm: SLURM jobs through submitit (docs/slurm.md)")
     p.add_argument("--sweep-dir", type=Path, default=None,
                    help="where state, trials and results go (default: sweeps/<spec name>)")
     p.add_argument("--storage", default=None,
@@ -50,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="send the program's directory to the Ray nodes (default with --ray-address)")
     ship.add_argument("--no-ship-program", dest="ship_program", action="store_false",
                       help="the Ray nodes see the program's directory at the same path")
+    add_slurm_arguments(p)
     return p
 
 
@@ -74,13 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         _positive("--count", args.count)
         if args.engine != "ray" and (args.ray_address or args.ship_program is not None):
             raise ConfigError("--ray-address and --ship-program need --engine ray")
+        slurm = slurm_options(args)
         signal.signal(signal.SIGTERM, _term)
         result = run(args.spec, Options(
             engine=args.engine, sweep_dir=args.sweep_dir, storage=args.storage, parallel=args.parallel,
             cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, timeout=args.timeout,
             count=args.count,
             seed=args.seed, dry_run=args.dry_run, ray_address=args.ray_address,
-            ship_program=args.ship_program))
+            ship_program=args.ship_program, **slurm))
     except SweepInterrupted:
         return 130
     except KeyboardInterrupt:  # during the checks: nothing started yet
@@ -89,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    if result.dry_run:
+    if result.dry_run or result.detached:
         return 0
     return 0 if result.best is not None else 1
 

@@ -25,6 +25,7 @@ from .engines import KILL_GRACE, OUTPUT_FILE, Outcome, TrialJob, visible_gpus
 from .hyperband import Brackets
 from .plan import Plan, make_plan
 from .results import RESULTS_CSV, Row, plots, rows, table, write_csv
+from .retries import retry
 from .spec import Param, Spec, load_spec
 from .state import Started, SweepState, read_sweep_file, resolve_seed
 from .wandb_metrics import TrialMetrics
@@ -55,6 +56,12 @@ class Options:
     ship_program: bool | None = None
     cwd: Path | None = None
     python: str = sys.executable
+    retries: int = 0  # a trial whose process fails runs again up to this many times
+    detach: bool = False  # slurm: submit, record the job ids, exit (run again to re-attach)
+    slurm_partition: str | None = None
+    slurm_time: str | None = None
+    slurm_mem: str | None = None
+    slurm_options: list[str] = field(default_factory=list)  # any other #SBATCH option, KEY=VALUE
 
 
 @dataclass
@@ -68,6 +75,7 @@ class SweepResult:
     csv: Path | None = None
     plots: list[Path] = field(default_factory=list)
     dry_run: bool = False
+    detached: bool = False  # slurm --detach: submitted, still running in SLURM
 
     @property
     def best(self) -> Row | None:
@@ -126,6 +134,10 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
     if opts.dry_run:
         _print_plan(plan, say)
         return SweepResult(sweep_dir, "", plan.planned, dry_run=True)
+    if opts.engine == "slurm":  # its own controller: jobs outlive it, it re-attaches
+        from .slurm_control import run_slurm
+
+        return run_slurm(plan, sweep_dir, opts, say)
     state = SweepState.open(sweep_dir, plan, opts.storage)
     try:
         engine = _make_engine(opts, plan, state, say)
@@ -385,6 +397,11 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
         for outcome in engine.poll(POLL):
             w = running.pop(outcome.number)
             st = w.st
+            retried = None if w.stop else retry(state, st, outcome, opts.retries, opts.timeout)
+            if retried is not None:
+                pending.append(retried)
+                say(f"trial {st.number} FAILED after {outcome.seconds:.1f}s, runs again: {retried.rerun}")
+                continue
             status, value, note = _record(state, w, outcome, spec.metric, opts.timeout, brackets)
             ended[st.number] = {"complete": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
             if status == "complete" and value is not None:
