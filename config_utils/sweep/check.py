@@ -470,6 +470,7 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
     """
     here = Path(cwd) if cwd is not None else Path.cwd()
     prefix = None
+    source = spec.program_path
     if spec.command is not None:
         from .command import FLAG_MACROS, probe_prefix, uses
 
@@ -479,21 +480,17 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
         if not uses(spec.command, *FLAG_MACROS):
             return _unchecked(spec, here, python, "the command passes values as key=value or JSON, "
                               "which config_utils.cli does not read")
+        source = _module_source(prefix[2], here) if prefix[1:2] == ["-m"] else spec.program_path
+    if not _uses_config_utils(source):
+        # asking means running it: a plain script would train instead of answering
+        what = " ".join(prefix[1:]) if prefix else str(spec.program_path)
+        return _unchecked(spec, here, python, f"{what} is not a config_utils.cli program")
     program = Program(spec.program_path or here, here, python, prefix)
     workers = max(1, parallel or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         schema_job = pool.submit(read_schema, program)
         base_job = pool.submit(print_config, program, [])
-        try:
-            schema = schema_job.result()
-        except SpecError as exc:
-            if spec.command is None and _uses_config_utils(spec.program_path):
-                raise  # one of ours that does not start: its error, not a silent unchecked run
-            if spec.command is None and spec.program_path is not None and spec.program_path.suffix != ".py":
-                raise SpecError(f"{exc} (a program that is not a Python script needs a command)") from None
-            what = " ".join(prefix) if prefix else str(spec.program_path)
-            return _unchecked(spec, here, python, f"{what} does not answer --flows:print-schema "
-                              "(it is not a config_utils.cli program)")
+        schema = schema_job.result()
         try:
             base_doc = base_job.result()
         except SpecError as exc:
@@ -525,9 +522,18 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
     return checked
 
 
+def _module_source(module: str, cwd: Path) -> Path | None:
+    """The file ``python -m MODULE`` runs from ``cwd`` (None when it is not found there)."""
+    base = cwd.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__main__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def _uses_config_utils(path: Path | None) -> bool:
-    """Whether a script mentions config_utils: then a failing schema probe is its error to
-    show, not a sign that it is a plain W&B script to run unchecked."""
+    """Whether a script mentions config_utils: only such a program is asked for its schema
+    (asking runs it, and a plain W&B script ignores ``--flows:print-schema`` and trains)."""
     if path is None:
         return False
     try:

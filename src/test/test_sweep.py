@@ -179,15 +179,21 @@ def test_bad_value_under_a_variant(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_program_that_is_not_a_config_utils_program(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain script is never run to ask for its schema (it would train instead of answering):
+    it runs unchecked, said once. A config_utils program that cannot start is an error."""
     prog = tmp_path / "plain.py"
     prog.write_text("import sys\nsys.exit('no flags here')\n")
     spec = tmp_path / "s.yaml"
     spec.write_text("program: plain.py\n" + GRID_HEAD + "  a: {values: [1]}\n")
+    code, out, _ = sweep_main([spec, "--dry-run"], capsys)
+    assert code == 0
+    assert f"note: no typed checks: {prog.resolve()} is not a config_utils.cli program" in out
+    assert "trial 0: --a=1" in out
+    prog.write_text("import config_utils\nimport sys\nsys.exit('no flags here')\n")
     code, _, err = sweep_main([spec, "--dry-run"], capsys)
     assert code == 2
     assert err.strip() == (f"flow_sweep: error: {prog.resolve()}: --flows:print-schema failed (no flags here); "
-                           "is it a program built on config_utils.cli? (to run a program unchecked, give the "
-                           "spec a command: [${env}, ${interpreter}, ${program}, ${args}])")
+                           "is it a program built on config_utils.cli?")
 
 
 def test_missing_program_and_bad_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
