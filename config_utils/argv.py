@@ -156,6 +156,15 @@ def kebab(name: str) -> str:
     return _CAMEL_BREAK.sub(r"-\1", name).lower()
 
 
+def subcommand_token(path: str, class_name: str, underscores: bool = False) -> str:
+    """tyro's own spelling of the subcommand choosing ``class_name`` for the union field at
+    ``path``: the field path and the class name in kebab case (``loss-fn:huber-loss``), or
+    with underscores under tyro's ``use_underscores=True`` (``loss_fn:huber_loss``)."""
+    if underscores:
+        return f"{path}:{kebab(class_name).replace('-', '_')}"
+    return f"{path.replace('_', '-')}:{kebab(class_name)}"
+
+
 def value_taking_bools(cls: type, shape: Shape, global_markers: Iterable[Any] = ()) -> frozenset[str]:
     """Bool leaves that tyro parses as ``--flag VALUE`` rather than ``--flag``/``--no-flag``:
     required ones, and those under tyro's ``FlagConversionOff`` marker (on the field, on a
@@ -229,20 +238,36 @@ class Grammar:
         shape: Shape,
         variant_names: Callable[[type], list[str]],
         value_bools: frozenset[str] | Callable[[], frozenset[str]] = frozenset(),
+        underscores: bool = False,
     ) -> None:
         self.shape = shape
         self._value_bools = value_bools
+        self.underscores = underscores
         self.by_flag = {norm_flag(p): p for p in shape.leaves}
-        self.aliases: dict[str, str] = {}
+        # (normalised union path, name) → tyro's own token; every spelling of a choice
+        self._choices: dict[tuple[str, str], str] = {}
         for path, members in shape.unions.items():
             for m in members:
-                tyro_name = f"{path}:{kebab(m.__name__)}"
-                for n in variant_names(m):
-                    for alias in (kebab(n), n, n.lower()):
-                        self.aliases.setdefault(f"{path}:{alias}", tyro_name)
-                        self.aliases.setdefault(f"{norm_flag(path)}:{alias}", tyro_name)
+                tyro_name = subcommand_token(path, m.__name__, underscores)
+                for n in (m.__name__, *variant_names(m)):
+                    for alias in (kebab(n), kebab(n).replace("-", "_"), n, n.lower()):
+                        self._choices.setdefault((norm_flag(path), alias), tyro_name)
         self.type_flags = {norm_flag(path) + "." + TYPE_KEY: path for path in shape.unions}
+        self.union_of = {norm_flag(path): path for path in shape.unions}
         self.variant_names = variant_names
+
+    def choice(self, token: str) -> str | None:
+        """tyro's own token for a union choice in any spelling (``loss_fn:Huber``,
+        ``loss-fn:huber``, a registered name), or None when ``token`` is not one."""
+        if ":" not in token or token.startswith("-"):
+            return None
+        union, _, name = token.partition(":")
+        key = norm_flag(union)
+        return self._choices.get((key, name)) or self._choices.get((key, name.lower()))
+
+    def union_of_choice(self, token: str) -> str:
+        """The union path a token returned by :meth:`choice` chooses for."""
+        return self.union_of[norm_flag(token.partition(":")[0])]
 
     @functools.cached_property
     def value_bools(self) -> frozenset[str]:
@@ -264,7 +289,7 @@ class Grammar:
         return None, False
 
     def variant_token(self, union: str, name: str) -> str:
-        target = self.aliases.get(f"{union}:{name}") or self.aliases.get(f"{union}:{name.lower()}")
+        target = self.choice(f"{union}:{name}")
         if target is None:
             members = self.shape.unions[union]
             choices = [n for m in members for n in self.variant_names(m)]
@@ -286,10 +311,10 @@ class Grammar:
                 path, _ = self.leaf_of(name)
                 if path is not None:
                     set_leaves[path] = "--" + name
-            elif ":" in token and not token.startswith("-"):
-                target = self.aliases.get(token) or self.aliases.get(norm_flag(token))
+            else:
+                target = self.choice(token)
                 if target is not None:
-                    set_variants[target.split(":", 1)[0]] = token
+                    set_variants[self.union_of_choice(target)] = token
         return Rewritten(list(argv), set_leaves, set_variants)
 
     def rewrite(self, argv: list[str], *, join_bool_words: bool = True) -> Rewritten:
@@ -341,10 +366,10 @@ class Grammar:
                             out.append("--" + name)
                             out.extend(str(x) for x in items)
                             continue
-            elif ":" in token and not token.startswith("-"):
-                target = self.aliases.get(token) or self.aliases.get(norm_flag(token))
+            else:
+                target = self.choice(token)
                 if target is not None:
-                    set_variants[target.split(":", 1)[0]] = token
+                    set_variants[self.union_of_choice(target)] = token
                     out.append(target)
                     continue
             out.append(token)
@@ -401,8 +426,8 @@ class Grammar:
         chosen: dict[str, str] = {}
         current = ""
         for token in argv:
-            if ":" in token and not token.startswith("-") and token.split(":", 1)[0] in unions_map:
-                chosen[token.split(":", 1)[0]] = token
+            if ":" in token and not token.startswith("-") and norm_flag(token.split(":", 1)[0]) in self.union_of:
+                chosen[self.union_of[norm_flag(token.split(":", 1)[0])]] = token
                 continue
             if token.startswith("--"):
                 key = norm_flag(token[2:].partition("=")[0])
@@ -416,7 +441,7 @@ class Grammar:
             if sub is None and needed:
                 cls = current_variant(union)
                 if cls is not None:
-                    sub = f"{union}:{kebab(cls.__name__)}"
+                    sub = subcommand_token(union, cls.__name__, self.underscores)
             if sub is not None:
                 out.append(sub)
                 self._check_variant_flags(union, sub, buckets.get(union, []), chosen_by)
@@ -427,7 +452,7 @@ class Grammar:
         """A flag that the selected variant lacks but another variant has: say which, instead
         of tyro's generic "unrecognized options" listing every variant's flags."""
         members = self.shape.unions[union]
-        by_token = {f"{union}:{kebab(m.__name__)}": m for m in members}
+        by_token = {subcommand_token(union, m.__name__, self.underscores): m for m in members}
         current = by_token.get(token)
         if current is None:
             return
@@ -444,6 +469,6 @@ class Grammar:
             raise UsageError(
                 f"unknown flag {flag.partition('=')[0]!r}: {union!r} is {current.__name__} "
                 f"(from {chosen_by.get(union, 'default')}), which has no {rest!r}; {names} {verb} it "
-                f"(choose it with {union}:{kebab(self.variant_names(having[0])[-1])} "
+                f"(choose it with {subcommand_token(union, having[0].__name__, self.underscores)} "
                 f"or --{union}.{TYPE_KEY}={having[0].__name__})"
             )

@@ -28,7 +28,6 @@ import inspect
 import io
 import json
 import os
-import re
 import sys
 import typing
 import warnings
@@ -51,7 +50,7 @@ from .argv import (
 )
 from .convert import convert, format_value
 from .errors import ConfigError, ConversionError
-from .layers import DEFAULT, Layer, RawValue, _Defaults, flatten_for, merge, variant_names
+from .layers import DEFAULT, Layer, RawValue, _Defaults, merge, variant_names
 from .provenance import provenance, set_provenance
 from .schema import (
     MISSING,
@@ -62,8 +61,8 @@ from .schema import (
     schema_of,
     shape_of,
 )
-from .sources.files import read_file
-from .tree import OMITTED, flatten, get_path, primitive, to_primitives
+from .sources.files import read_file, shown_path
+from .tree import get_path, primitive, to_primitives
 from .types import describe_type, is_config_type, is_union, strip_annotated
 
 if typing.TYPE_CHECKING:
@@ -130,6 +129,10 @@ def _analyse(f: Any) -> _Target:
         if configs and not others:
             return _Target("union", members=configs)
         return _Target("other")
+    if typing.get_origin(tp) is not None:
+        # a parameterised generic (``Args[Triangle]``): a structured type, not a function;
+        # tyro resolves its type variables, and layers do not apply (docs/cli.md)
+        return _Target("other")
     if callable(tp) and not isinstance(tp, type):
         params = _params_dataclass(tp)
         return _Target("function", cls=params, function=tp)
@@ -179,42 +182,11 @@ def last_parsed() -> Any:
 
 
 def run_layer(source: str, cls: type | None = None, registry: Registry | None = None) -> Layer:
-    """A previous run's config as a layer: a local run directory, an offline W&B run
-    directory, an MLflow run reference or a W&B run. With ``cls``, dict-typed fields stay
-    whole (their keys may contain dots)."""
-    from .sources.runs import is_run_dir, load_run
+    """A previous run's config as a layer (:func:`config_utils.sources.previous.run_layer`:
+    a local run directory, an offline W&B run directory, an MLflow run or a W&B run)."""
+    from .sources.previous import run_layer as previous_run_layer
 
-    text = False
-    path = Path(source).expanduser()
-    if path.exists() and is_run_dir(path):
-        nested = load_run(path)["config"]
-        label = f"run:{source}"
-    elif _is_mlflow_reference(source):
-        from .sources import mlflow as mlflow_source
-
-        nested, text = mlflow_source.pull_run(source)
-        label = mlflow_source.run_label(source)
-    else:
-        from .sources import wandb as wandb_source
-
-        nested = wandb_source.pull_config(source)
-        label = wandb_source.run_label(source)
-    flat = flatten_for(cls, nested, registry=registry) if cls is not None else flatten(nested)
-    values = {
-        k: RawValue(v, label, text=text)
-        for k, v in flat.items()
-        if not (isinstance(v, str) and v == OMITTED)
-    }
-    return Layer(name=label, values=values, lenient=True)
-
-
-def _is_mlflow_reference(source: str) -> bool:
-    try:
-        from .sources import mlflow as mlflow_source
-    except ImportError:
-        return False
-    check = getattr(mlflow_source, "is_reference", None)
-    return bool(check(source)) if check is not None else False
+    return previous_run_layer(source, cls, registry)
 
 
 def _file_layers(opts: Builtins, config_file: str | Path | None, target: _Target) -> list[Layer]:
@@ -330,6 +302,11 @@ class _Buffer(io.StringIO):
         except (AttributeError, ValueError):
             return False
 
+    @property
+    def encoding(self) -> str | None:  # type: ignore[override]
+        # tyro draws its boxes only when ``sys.stdout.encoding`` is UTF-8
+        return getattr(self._real, "encoding", None)
+
 
 @contextlib.contextmanager
 def _captured() -> Any:
@@ -401,60 +378,21 @@ def _parse_twice(
 
 
 def _refuse(out: io.StringIO, err: io.StringIO, exit: SystemExit) -> None:
-    """tyro refused the arguments: its message, as one line, and its exit status."""
+    """tyro refused the arguments: its message exactly as tyro rendered it for this terminal
+    (box, unrecognized options with their did-you-mean, missing options, the argument's
+    help, the pointer to ``--help``), and its exit status."""
     if out.getvalue():
         sys.stdout.write(out.getvalue())
-    line = one_line(err.getvalue())
-    if line:
-        raise _Refused(line, exit.code)
-    raise exit
+    raise _Refused(err.getvalue(), exit.code)
 
 
 class _Refused(Exception):
-    """tyro's refusal, condensed; ``cli`` prints it with the program name and exits."""
+    """tyro's refusal; ``cli`` writes tyro's message and exits with tyro's status."""
 
     def __init__(self, message: str, code: Any) -> None:
         super().__init__(message)
+        self.message = message
         self.code = code
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_BOX = "│╭╮╰╯┃┏┓┗┛"
-
-
-def one_line(text: str) -> str:
-    """tyro's error box (``╭─ Value error ─╮ │ Error parsing --a: ... │``, or its plain form
-    off a terminal) as one line: the message, then up to three flags it suggests."""
-    lines = [_ANSI.sub("", raw).strip().strip(_BOX).strip() for raw in text.splitlines()]
-    paragraphs: list[list[str]] = [[]]
-    for line in lines:
-        bare = line.strip("─-━ ")
-        if not line:
-            continue
-        if not bare:
-            paragraphs.append([])
-            continue
-        paragraphs[-1].append(line)
-    paragraphs = [p for p in paragraphs if p]
-    if len(paragraphs) < 2:
-        return ""
-    if len(paragraphs[0]) == 1:  # a title line (the box's), then the message
-        title = paragraphs[0][0].strip("─- ")
-        message = " ".join(paragraphs[1])
-        if title and not message.lower().startswith(title.lower()):
-            message = f"{title}: {message}"
-        paragraphs = paragraphs[1:]
-    else:
-        message = " ".join(paragraphs[0])
-    hints: list[str] = []
-    for para in paragraphs:
-        if para[0].startswith("Perhaps you meant"):
-            hints = [ln.split()[0] for ln in para[1:] if ln.startswith("-")][:3]
-        elif para[0].startswith("Available subcommands:"):
-            message += "; " + para[0][0].lower() + para[0][1:]
-    if hints:
-        message += " (did you mean " + " or ".join(dict.fromkeys(hints)) + "?)"
-    return " ".join(message.split())
 
 
 # --------------------------------------------------------------------------------- cli
@@ -534,14 +472,16 @@ def cli(
         _last_parsed = cfg
         return _done(cfg, cfg, opts, argv, "fast")
     if _wants_help(rest) and add_help:
-        _print_help_with_builtins(lambda: _call_tyro(f, target, built, rest, tyro_kwargs, False), target)
+        _print_help_with_builtins(
+            lambda: _call_tyro(f, target, built, rest, tyro_kwargs, False), target, config_file
+        )
 
     rewrites: list[Rewritten] = []  # the superset's rewriting, when tyro refused ``rest``
 
     def superset() -> list[str]:
         if built.cls is None:
             return rest
-        grammar = _grammar(built.cls, config, config_registry)
+        grammar = _grammar(built.cls, config, config_registry, use_underscores)
         rewrites.append(grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config)))
         return grammar.regroup(rewrites[-1].argv, built.current_variant, built.chosen_by)
 
@@ -552,8 +492,9 @@ def cli(
     except ConfigError as exc:
         _exit_usage(exc, name)
     except _Refused as refused:
-        if console_outputs:
-            print(f"{name}: error: {refused}", file=sys.stderr)
+        if console_outputs and refused.message:
+            sys.stderr.write(refused.message)
+            sys.stderr.flush()
         raise SystemExit(refused.code) from None
     unknown: list[str] | None = None
     if return_unknown_args:
@@ -562,7 +503,7 @@ def cli(
     if cfg is not None and is_config_instance(cfg):
         # what the command line set, named by the flags as the user wrote them
         if used is rest or not rewrites:
-            noted = _grammar(type(cfg), config, config_registry).noted(rest)
+            noted = _grammar(type(cfg), config, config_registry, use_underscores).noted(rest)
         else:
             noted = rewrites[-1]
         set_provenance(cfg, _provenance(cfg, built, noted))
@@ -578,7 +519,10 @@ def _done(cfg: Any, result: Any, opts: Builtins, argv: list[str], path: str) -> 
     if cfg is not None and os.environ.get("FLOWS_RUN_DIR"):
         from .sources.runs import save_run
 
-        save_run(cfg, os.environ["FLOWS_RUN_DIR"], argv=[sys.argv[0], *argv])
+        try:
+            save_run(cfg, os.environ["FLOWS_RUN_DIR"], argv=[sys.argv[0], *argv])
+        except ConfigError as exc:  # FLOWS_RUN_DIR under a file, holding the user's own file...
+            _exit_usage(exc, Path(sys.argv[0]).name or "python")
     return result
 
 
@@ -601,6 +545,13 @@ def _fast_path_may_answer(target: _Target, rest: list[str], tyro_kwargs: dict[st
     )
 
 
+def _tyro_missing() -> Any:
+    """``tyro.MISSING`` when tyro is loaded (a config can only hold it then), else a fresh
+    object that no value is."""
+    tyro = sys.modules.get("tyro")
+    return getattr(tyro, "MISSING", _REQUIRED) if tyro is not None else _REQUIRED
+
+
 def _fast_path_enabled() -> bool:
     """``FLOWS_FAST_PATH=0`` (or false/no/off) turns the fast path off."""
     return os.environ.get("FLOWS_FAST_PATH", "1").strip().lower() not in ("0", "false", "no", "off")
@@ -616,6 +567,7 @@ def _fast_path(
 ) -> tuple[Any, dict[str, str]] | None:
     """(config, provenance) exactly as the tyro path would give them, or None to decline."""
     from . import fastpath
+    from .fastpath import plan_unions
 
     cls = target.cls
     assert cls is not None
@@ -633,14 +585,27 @@ def _fast_path(
             caught = []
             merged = base
             built = _Built(cls, default, {}, False, {})
-        values = {p: RawValue(v, "cli", text=False) for p, v in parsed.values.items()}
+        for union in plan_unions(cls):
+            # a union's arguments without its choice: the tyro path adds the subcommand of
+            # the variant the default (or a layer) holds, and has none to add when the union
+            # sits under a variant that does not have it
+            if union not in parsed.variants and any(p.startswith(union + ".") for p in parsed.set_leaves):
+                if built.current_variant(union) is None:
+                    return None
+        values = {p: RawValue(v, "cli", text=False) for p, v in parsed.values().items()}
         values.update(
             {f"{u}.{TYPE_KEY}": RawValue(m.__name__, f"cli:{parsed.set_variants[u]}", text=False)
              for u, m in parsed.variants.items()}
         )
         cfg, _ = merge(cls, [Layer("cli", values)], base=merged, registry=registry)
-        if any(value is _REQUIRED for _, _, value in iter_instance(cfg)):
-            return None
+        missing = _tyro_missing()
+        if any(value is _REQUIRED or value is missing for _, _, value in iter_instance(cfg)):
+            return None  # tyro asks for required values (and names them)
+        present = set(instance_leaves(cfg, with_types=True))
+        if not all(p in present for p in parsed.set_leaves) or not all(
+            f"{u}.{TYPE_KEY}" in present for u in parsed.variants
+        ):
+            return None  # set under a variant that is not the one in use: tyro refuses
         noted = Rewritten(rest, parsed.set_leaves, parsed.set_variants)
         prov = _provenance(cfg, built, noted)
     except fastpath.Decline:
@@ -652,28 +617,34 @@ def _fast_path(
     return cfg, prov
 
 
-def _grammar(cls: type, config: Sequence[Any] | None, registry: Registry | None) -> Grammar:
+def _grammar(
+    cls: type, config: Sequence[Any] | None, registry: Registry | None, underscores: bool = False
+) -> Grammar:
     """The argument grammar of ``cls`` (cached: building it walks every leaf)."""
     from .registry import registry as default_registry
 
     reg = default_registry if registry is None else registry
     markers = tuple(config or ())
     try:
-        return _grammar_cached(cls, markers, reg, len(reg._cfgname2clsname))
+        return _grammar_cached(cls, markers, reg, reg.changes, underscores)
     except TypeError:  # unhashable markers or class
-        return _make_grammar(cls, markers, reg)
+        return _make_grammar(cls, markers, reg, underscores)
 
 
-def _make_grammar(cls: type, markers: tuple[Any, ...], registry: Registry) -> Grammar:
+def _make_grammar(cls: type, markers: tuple[Any, ...], registry: Registry, underscores: bool = False) -> Grammar:
     shape = shape_of(cls)
-    return Grammar(shape, lambda c: variant_names(c, registry), lambda: value_taking_bools(cls, shape, markers))
+    return Grammar(
+        shape, lambda c: variant_names(c, registry), lambda: value_taking_bools(cls, shape, markers), underscores
+    )
 
 
 @functools.lru_cache(maxsize=32)
-def _grammar_cached(cls: type, markers: tuple[Any, ...], registry: Registry, registered: int) -> Grammar:
-    # ``registered`` (how many names the registry links) is part of the key: a registration
-    # made later adds variant names
-    return _make_grammar(cls, markers, registry)
+def _grammar_cached(
+    cls: type, markers: tuple[Any, ...], registry: Registry, changes: int, underscores: bool
+) -> Grammar:
+    # ``changes`` (the registry's change counter) is part of the key: a registration made
+    # later adds or re-links variant names
+    return _make_grammar(cls, markers, registry, underscores)
 
 
 def _has_positionals(target: _Target, config: Sequence[Any] | None) -> bool:
@@ -874,7 +845,9 @@ def _safe_get(obj: Any, path: str) -> Any:
 # ----------------------------------------------------------------- help, schema, output
 
 
-def _print_help_with_builtins(show_help: Callable[[], Any], target: _Target) -> None:
+def _print_help_with_builtins(
+    show_help: Callable[[], Any], target: _Target, config_file: str | Path | None = DEFAULT_CONFIG_FILE
+) -> None:
     """tyro's help, then the built-in flags in a box of the same style."""
     with _captured() as (out, err):
         try:
@@ -886,45 +859,75 @@ def _print_help_with_builtins(show_help: Callable[[], Any], target: _Target) -> 
     text = out.getvalue()
     if code in (0, None) and text:
         shadowed = shadowed_builtins(target.field_names())
-        text = text.rstrip("\n") + "\n" + _builtins_box(text, shadowed) + "\n"
+        text = text.rstrip("\n") + "\n" + _builtins_box(text, shadowed, config_file) + "\n"
         out = io.StringIO(text)
     _replay(out, err)
     raise SystemExit(code)
 
 
-def _builtins_box(help_text: str, shadowed: set[str]) -> str:
-    """The built-in flags as one more group of tyro's help, in tyro's style (boxed on a
-    terminal, plain otherwise)."""
-    import textwrap
+def _builtins_box(
+    help_text: str, shadowed: set[str], config_file: str | Path | None = DEFAULT_CONFIG_FILE
+) -> str:
+    """The built-in flags as one more group of the help, drawn by tyro itself so that it has
+    tyro's style and width (``COLUMNS``; boxes only on a UTF-8 stream), titled ``config layers
+    (flows-workspace)``. ``--config-file``'s default is the file this program reads
+    (``examples/defaults.ini``), not always ``defaults.ini``. A built-in whose plain spelling a
+    field of the config takes is listed by its reserved spelling alone."""
+    import dataclasses as dc
+    from typing import Annotated, Optional
 
-    rows: list[tuple[str, str]] = []
+    import tyro
+
+    del help_text  # tyro sizes the group for the terminal, as it sized the help above it
+    fields: list[tuple[str, Any, Any]] = []
     for name in BUILTINS:
         metavar, text = BUILTIN_HELP[name]
-        spellings = [RESERVED_PREFIX + name] if name in shadowed else [f"--{name}", RESERVED_PREFIX + name]
-        rows.append((", ".join(spellings) + (f" {metavar}" if metavar else ""), text))
-    lines_in = help_text.splitlines()
-    boxed = any(line.startswith("╭") for line in lines_in)
-    width = max((len(line.rstrip()) for line in lines_in if line.strip()), default=80)
-    width = max(min(width, 120), 60)
-    inner = width - 4
-    left = max(len(r[0]) for r in rows)
-    lines: list[str] = []
-    for flag, text in rows:
-        if left + 2 + 30 <= inner:
-            wrapped = textwrap.wrap(text, inner - left - 2) or [""]
-            lines.append(f"{flag:<{left}}  {wrapped[0]}")
-            lines.extend(" " * (left + 2) + more for more in wrapped[1:])
-        else:
-            lines.append(flag)
-            lines.extend("    " + more for more in textwrap.wrap(text, inner - 4))
-    note = "A field of the config with the same name takes the plain spelling; --flows:NAME always works."
-    lines += textwrap.wrap(note, inner)
-    title = "config layers (flows-workspace)"
-    if boxed:
-        top = "╭─ " + title + " " + "─" * max(width - 5 - len(title), 1) + "╮"
-        body = [f"│ {line:<{inner}} │" for line in lines]
-        return "\n".join([top, *body, "╰" + "─" * (width - 2) + "╯"])
-    return "\n".join([f" {title}", " " + "-" * (width - 2), *(f" {line}" for line in lines)])
+        if name == "config-file" and str(config_file) != DEFAULT_CONFIG_FILE:
+            shown = shown_path(config_file) if config_file is not None else "none"
+            text = text.replace(f"default: {DEFAULT_CONFIG_FILE} when present", f"default: {shown}")
+        marker = tyro.conf.arg(
+            name=RESERVED_PREFIX[2:] + name,
+            aliases=() if name in shadowed else (f"--{name}",),
+            metavar=metavar or None,
+            help=text,
+            help_behavior_hint="",
+        )
+        valued = BUILTINS[name][0]
+        tp = Optional[str] if valued else bool  # noqa: UP045
+        fields.append((name.replace("-", "_"), Annotated[tp, marker], dc.field(default=None if valued else False)))
+    holder = dc.make_dataclass("flows_builtins", fields)
+    with _captured() as (out, _err):
+        try:
+            tyro.cli(holder, args=["--help"], prog="_", config=(tyro.conf.FlagCreatePairsOff,))
+        except SystemExit:
+            pass
+    return _retitle(out.getvalue().splitlines(), "config layers (flows-workspace)")
+
+
+def _retitle(lines: list[str], title: str) -> str:
+    """tyro's ``options`` group from a help text, without ``-h, --help``, titled ``title``."""
+    start = next((i for i, line in enumerate(lines) if line.strip(" ╭─").startswith("options")), None)
+    if start is None:
+        return ""
+    helps = ("-h, --help", "show this help message and exit")
+    body = [line for line in lines[start:] if not any(h in line for h in helps)]
+    while body and not body[-1].strip():
+        body.pop()
+    top = body[0]
+    if top.startswith("╭"):
+        width = len(top)
+        label = f"╭─ {title} "
+        body[0] = label + "─" * max(width - len(label) - 1, 1) + "╮"
+        extra = len(body[0]) - width
+        if extra > 0:  # a box narrower than the title: widen it
+            body[1:-1] = [line[:-1] + " " * extra + line[-1] for line in body[1:-1]]
+            body[-1] = body[-1][0] + "─" * (len(body[0]) - 2) + body[-1][-1]
+    else:
+        body[0] = top.replace("options", title, 1).rstrip().ljust(len(top))
+        rule = body[1].strip() if len(body) > 1 else ""
+        if rule and set(rule) <= {"-", "─"} and len(rule) < len(title):
+            body[1] = body[1].replace(rule, rule[0] * len(title))
+    return "\n".join(body)
 
 
 def schema_document(f: Any, target: _Target | None = None, registry: Registry | None = None) -> dict[str, Any]:

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
-from .argv import kebab, norm_flag
-from .convert import _FALSE, _TRUE
+from .argv import kebab, norm_flag, subcommand_token
+from .convert import _FALSE, _TRUE, convert
 from .schema import TYPE_KEY, shape_of, walk
 from .types import is_union, strip_annotated, unwrap_optional
 
@@ -80,6 +80,15 @@ def _scalar_reader(tp: Any) -> Reader | None:
     return None
 
 
+def _superset_reader(tp: Any) -> Reader | None:
+    """How the tyro path's second attempt (after tyro refused the arguments as written) turns
+    one token into a ``tp``: its constructor rules convert ints, value-taking bools and Enums
+    with the one conversion (``5.0``, ``1_000``, members by value); other types as tyro does."""
+    if tp is int or tp is bool or (isinstance(tp, type) and issubclass(tp, enum.Enum)):
+        return lambda text: convert(text, tp, key="argument", where="command line")
+    return _scalar_reader(tp)
+
+
 @dataclass(frozen=True)
 class _LeafSpec:
     path: str
@@ -88,6 +97,9 @@ class _LeafSpec:
     readers: tuple[Reader, ...] = ()  # for each position of a fixed-length tuple
     container: type = list
     optional: bool = False
+    # the same, as the tyro path's second attempt reads them (see ``_superset_reader``)
+    read_super: Reader | None = None
+    readers_super: tuple[Reader, ...] = ()
 
 
 def _leaf_spec(path: str, tp: Any, required: bool) -> _LeafSpec | None:
@@ -106,18 +118,24 @@ def _leaf_spec(path: str, tp: Any, required: bool) -> _LeafSpec | None:
         args = get_args(inner)
         if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
             readers = [_scalar_reader(a) for a in args]
-            if any(r is None for r in readers):
+            supers = [_superset_reader(a) for a in args]
+            if any(r is None for r in readers) or any(r is None for r in supers):
                 return None
-            return _LeafSpec(path, "fixed", readers=tuple(r for r in readers if r is not None), container=tuple)
+            return _LeafSpec(
+                path, "fixed", readers=tuple(r for r in readers if r is not None), container=tuple,
+                readers_super=tuple(r for r in supers if r is not None),
+            )
         item = args[0] if args else None
         read = _scalar_reader(item) if item is not None else None
         if read is None:
             return None
-        return _LeafSpec(path, "many", read, container=tuple if origin is tuple else list)
+        return _LeafSpec(
+            path, "many", read, container=tuple if origin is tuple else list, read_super=_superset_reader(item)
+        )
     read = _scalar_reader(inner)
     if read is None:
         return None
-    return _LeafSpec(path, "one", read, optional=optional)
+    return _LeafSpec(path, "one", read, optional=optional, read_super=_superset_reader(inner))
 
 
 @dataclass(frozen=True)
@@ -126,6 +144,11 @@ class _Plan:
 
     flags: dict[str, _LeafSpec]  # normalised flag → leaf
     negated: dict[str, str]  # normalised ``no_`` flag → leaf path
+    # paths that variants of a union declare with different types (``A.x: int``, ``B.x: str``):
+    # which type applies depends on the variant, which the fast path does not track
+    conflicts: frozenset[str]
+    # tyro's own spelling of each union choice (``loss-fn:huber``) → (union path, member)
+    native_tokens: dict[str, tuple[str, type]]
     type_flags: dict[str, str]  # normalised ``union._type`` flag → union path
     unions: dict[str, tuple[type, ...]]
     # a ``__post_init__`` or an ``init=False`` field somewhere: over a default instance tyro
@@ -139,6 +162,8 @@ def _plan(cls: type) -> _Plan | None:
         return None
     flags: dict[str, _LeafSpec] = {}
     negated: dict[str, str] = {}
+    declared: dict[str, Any] = {}  # path → declared type, or the class of a sub-config
+    conflicts: set[str] = set()
     shape = shape_of(cls)
     derives = hasattr(cls, "__post_init__")
     for node in walk(cls):
@@ -151,10 +176,14 @@ def _plan(cls: type) -> _Plan | None:
             derives = derives or hasattr(member, "__post_init__")
         if not info.init:
             derives = True
+        kind_of = info.type if info.kind == "leaf" else ("node", info.config, info.variants)
+        if node.path in declared and declared[node.path] != kind_of:
+            conflicts.add(node.path)
+        declared.setdefault(node.path, kind_of)
         if info.kind != "leaf" or not info.init:
             continue
-        if node.path in flags:
-            continue  # the same path under another variant: the first variant's type rules
+        if norm_flag(node.path) in flags:
+            continue  # the same path under another variant (a conflict is noted above)
         spec = _leaf_spec(node.path, info.type, not info.has_default)
         if spec is None:
             return None
@@ -167,7 +196,18 @@ def _plan(cls: type) -> _Plan | None:
         if len(set(kebabs)) != len(kebabs):
             return None
     type_flags = {norm_flag(p) + "." + TYPE_KEY: p for p in shape.unions}
-    return _Plan(flags, negated, type_flags, dict(shape.unions), derives)
+    native_tokens = {
+        subcommand_token(p, m.__name__): (p, m) for p, members in shape.unions.items() for m in members
+    }
+    under_conflict = {p for p in declared if any(p.startswith(c + ".") for c in conflicts)}
+    return _Plan(
+        flags, negated, frozenset(conflicts | under_conflict), native_tokens, type_flags, dict(shape.unions), derives
+    )
+
+
+def plan_unions(cls: type) -> tuple[str, ...]:
+    """The union field paths of ``cls`` (outermost first)."""
+    return tuple(sorted(shape_of(cls).unions, key=lambda p: p.count(".")))
 
 
 def _annotated_anywhere(tp: Any) -> bool:
@@ -180,12 +220,55 @@ def _annotated_anywhere(tp: Any) -> bool:
 # ------------------------------------------------------------------------------ reading
 
 
+class _RefusedValue:
+    """A reading in which tyro refuses the value."""
+
+    def __repr__(self) -> str:
+        return "<refused>"
+
+
+REFUSED: Any = _RefusedValue()
+
+
 @dataclass
 class Parsed:
-    values: dict[str, Any]  # leaf path → typed value
+    """What an argument list sets, read twice: as tyro reads the list as written (``native``)
+    and as the tyro path's second attempt reads it after rewriting the superset forms
+    (``superset``). Which reading the tyro path ends with depends on the *whole* list: tyro's
+    first attempt succeeds only when every argument is in tyro's own form."""
+
+    native: dict[str, Any]  # leaf path → typed value, or REFUSED
+    superset: dict[str, Any]
     set_leaves: dict[str, str]  # leaf path → the flag as written
     variants: dict[str, type]  # union path → chosen class
     set_variants: dict[str, str]  # union path → the token as written
+    all_native: bool = True  # every token is in tyro's own form (no superset form seen)
+    unions_touched: bool = False  # a union choice or a union's argument appears
+
+    def set(self, path: str, native: Any, superset: Any, flag: str) -> None:
+        if native is REFUSED and superset is REFUSED:
+            raise Decline("value")
+        self.native[path], self.superset[path], self.set_leaves[path] = native, superset, flag
+        if native is REFUSED:
+            self.all_native = False
+
+    def values(self) -> dict[str, Any]:
+        """The reading the tyro path ends with, or :class:`Decline` when that is not sure.
+
+        All in tyro's form: tyro accepts the list as written, unless our model of tyro's
+        form misses an ordering rule of subcommands; so with unions involved the native
+        reading is used only where the superset reading agrees with it."""
+        if self.all_native:
+            if not self.unions_touched or _same(self.native, self.superset):
+                return self.native
+            raise Decline("the readings differ and tyro's first attempt is not certain")
+        if any(v is REFUSED for v in self.superset.values()):
+            raise Decline("refused after rewriting")
+        return self.superset
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(type(a[k]) is type(b[k]) and a[k] == b[k] for k in a)
 
 
 def _is_value(token: str) -> bool:
@@ -205,7 +288,7 @@ def read_arguments(
         raise Decline("derived fields over a default instance")
     aliases = _aliases(cls, variant_names)
     choices = _TokenSet(aliases)
-    out = Parsed({}, {}, {}, {})
+    out = Parsed({}, {}, {}, {}, {})
     i, n = 0, len(argv)
     while i < n:
         token = argv[i]
@@ -217,6 +300,8 @@ def read_arguments(
             i += 1
             if key in plan.type_flags:
                 union = plan.type_flags[key]
+                if union in plan.conflicts:
+                    raise Decline("a path whose type depends on the variant")
                 if not eq:
                     if i >= n:
                         raise Decline("no value")
@@ -226,80 +311,131 @@ def read_arguments(
                 if member is None:
                     raise Decline("variant")
                 out.variants[union], out.set_variants[union] = member, token
+                out.all_native, out.unions_touched = False, True
                 continue
             spec = plan.flags.get(key)
-            if spec is None:
-                path = plan.negated.get(key)
-                if path is None or eq:
-                    raise Decline("unknown flag")
-                out.values[path], out.set_leaves[path] = False, "--" + name
+            path = spec.path if spec is not None else plan.negated.get(key)
+            if path is None:
+                raise Decline("unknown flag")
+            if path in plan.conflicts:
+                raise Decline("a path whose type depends on the variant")
+            if any(path.startswith(u + ".") for u in plan.unions):
+                out.unions_touched = True
+            if spec is None:  # --no-flag
+                if eq:
+                    raise Decline("a value for --no-flag")
+                out.set(path, False, False, "--" + name)
                 continue
             if spec.kind == "flag":
+                native: Any = REFUSED  # tyro's flags take no value
                 if eq:
                     word = value.strip().lower()
                 elif i < n and argv[i].strip().lower() in _TRUE | _FALSE:
                     word, i = argv[i].strip().lower(), i + 1  # `--flag False`
                 else:
-                    word = "true"
+                    word, native = "true", True
                 if word not in _TRUE | _FALSE:
                     raise Decline("flag value")
-                out.values[spec.path], out.set_leaves[spec.path] = word in _TRUE, "--" + name
+                out.set(path, native, word in _TRUE, "--" + name)
                 continue
             if eq:
                 texts = [value]
             else:
-                texts = []
-                while i < n and _is_value(argv[i]) and argv[i] not in choices:
+                texts = []  # (a value tyro reads as an option, like `-x`, ends them)
+                while i < n and _is_value(argv[i]):
+                    if argv[i] in choices:
+                        if argv[i] in plan.native_tokens:
+                            break  # tyro's own subcommand token ends the values
+                        # another spelling: a value to tyro, a choice after rewriting
+                        raise Decline("a variant name among values")
                     texts.append(argv[i])
                     i += 1
                     if spec.kind in ("one", "bool"):
                         break
-            out.values[spec.path] = _convert(spec, texts, bool(eq))
-            out.set_leaves[spec.path] = "--" + name
+            if any(t == _OMITTED for t in texts):
+                raise Decline("OMITTED")
+            out.set(path, *_convert(spec, texts, bool(eq)), "--" + name)
             continue
         if ":" in token and not token.startswith("-"):
             found = _variant_token(token, aliases)
             if found is None:
                 raise Decline("positional")
             union, member = found
+            if union in plan.conflicts:
+                raise Decline("a path whose type depends on the variant")
             out.variants[union], out.set_variants[union] = member, token
+            out.unions_touched = True
+            if plan.native_tokens.get(token) != found:
+                out.all_native = False
             i += 1
             continue
         raise Decline("positional")
     return out
 
 
-def _convert(spec: _LeafSpec, texts: list[str], eq: bool) -> Any:
-    try:
-        if spec.kind == "bool":
-            if len(texts) != 1 or texts[0] not in ("True", "False"):
-                raise Decline("bool value")
-            return texts[0] == "True"
-        if spec.kind == "one":
-            if len(texts) != 1 or (not eq and texts[0] == ""):
-                raise Decline("one value")
-            if spec.optional and texts[0] == "None":
-                return None
-            assert spec.read is not None
-            return spec.read(texts[0])
-        if eq and len(texts) == 1 and texts[0].strip().startswith(("[", "(")):
+# ``OMITTED`` on the command line is the string (the tracker layers alone skip it); the
+# fast path leaves any argument holding it to the tyro path
+_OMITTED = "OMITTED"
+
+
+def _convert(spec: _LeafSpec, texts: list[str], eq: bool) -> tuple[Any, Any]:
+    """(tyro's reading of the values as written, the second attempt's reading)."""
+    if spec.kind == "bool":
+        if len(texts) != 1:
+            raise Decline("bool value")
+        native = texts[0] == "True" if texts[0] in ("True", "False") else REFUSED
+        return native, _read(_superset_reader(bool), texts[0])
+    if spec.kind == "one":
+        if len(texts) != 1 or (not eq and texts[0] == ""):
+            raise Decline("one value")
+        text = texts[0]
+        assert spec.read is not None and spec.read_super is not None
+        if spec.optional:
+            # tyro reads `None` as None; the second attempt's None rule (the one conversion's
+            # None words, blank text too) comes before the other member's
+            native = None if text == "None" else _read(spec.read, text)
+            superset = _read(_read_none, text)
+            return native, (_read(spec.read_super, text) if superset is REFUSED else None)
+        return _read(spec.read, text), _read(spec.read_super, text)
+    rewritten = texts
+    if eq and len(texts) == 1 and texts[0].strip().startswith(("[", "(")):
+        # the second attempt rewrites `--xs=[1, 2]` to `--xs 1 2` (as config_utils.argv does);
+        # tyro's own first attempt reads the text as one item
+        try:
             items = ast.literal_eval(texts[0].strip())
-            if not isinstance(items, (list, tuple)):
-                raise Decline("list literal")
-            texts = [str(x) for x in items]
-        if spec.kind == "fixed":
-            if len(texts) != len(spec.readers):
-                raise Decline("tuple length")
-            return tuple(read(t) for read, t in zip(spec.readers, texts, strict=True))
-        if not texts:
-            raise Decline("empty list")
-        read = spec.read
-        assert read is not None
-        return spec.container(read(t) for t in texts)
-    except Decline:
-        raise
-    except Exception as exc:  # tyro would refuse this value (or the superset might not)
-        raise Decline("value") from exc
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            items = None
+        if isinstance(items, (list, tuple)):
+            rewritten = [str(x) for x in items]
+    if not texts or not rewritten:
+        raise Decline("empty list")
+    if spec.kind == "fixed":
+        return _fixed(spec.readers, texts), _fixed(spec.readers_super, rewritten)
+    assert spec.read is not None and spec.read_super is not None
+    return _many(spec.read, texts, spec.container), _many(spec.read_super, rewritten, spec.container)
+
+
+def _read_none(text: str) -> None:
+    return convert(text, type(None), key="argument", where="command line")  # type: ignore[no-any-return]
+
+
+def _read(read: Reader, text: str) -> Any:
+    try:
+        return read(text)
+    except Exception:  # tyro (or the one conversion) refuses this value
+        return REFUSED
+
+
+def _many(read: Reader, texts: list[str], container: type) -> Any:
+    items = [_read(read, t) for t in texts]
+    return REFUSED if any(x is REFUSED for x in items) else container(items)
+
+
+def _fixed(readers: tuple[Reader, ...], texts: list[str]) -> Any:
+    if len(texts) != len(readers):
+        return REFUSED
+    items = [_read(read, t) for read, t in zip(readers, texts, strict=True)]
+    return REFUSED if any(x is REFUSED for x in items) else tuple(items)
 
 
 def _aliases(cls: type, variant_names: Callable[[type], list[str]]) -> dict[tuple[str, str], type]:
@@ -332,4 +468,4 @@ def _variant_token(token: str, aliases: dict[tuple[str, str], type]) -> tuple[st
     return None
 
 
-__all__ = ["Decline", "Parsed", "read_arguments"]
+__all__ = ["REFUSED", "Decline", "Parsed", "plan_unions", "read_arguments"]
