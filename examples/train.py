@@ -35,10 +35,20 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import config_utils
+from config_utils.extras import MissingExtraError, require
 from config_utils.registry import registry
 
 HERE = Path(__file__).resolve().parent
 
+
+# The main job needs torch, Lightning and W&B (`make` installs them; the base install has
+# only tyro): say which extra is missing in one line, as the library does, not a traceback.
+try:
+    for _module, _extra in (("torch", "lightning"), ("pytorch_lightning", "lightning"), ("wandb", "wandb")):
+        require(_module, _extra, feature="examples/train.py")
+except MissingExtraError as _missing:
+    print(f"train.py: error: {_missing}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 # --- registered parts: torch at module level, as in a user's model file ---------------------------
 import torch  # noqa: E402
@@ -175,6 +185,8 @@ def main(argv: list[str] | None = None) -> Path:
     # keep the demo's output about the run: Lightning's start-up banners are INFO-level
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+    # on a machine with SLURM tools installed Lightning suggests `srun`; the demo runs locally
+    warnings.filterwarnings("ignore", message=r".*The `srun` command is available.*")
     import pytorch_lightning as pl
 
     run_dir = config_utils.run_dir_for(__file__, name=cfg.run_name, logs_root=cfg.logs_root)
@@ -246,9 +258,14 @@ def _logger(cfg: TrainConfig, run_dir: Path) -> Any:
     """The Lightning logger of the chosen tracker. MLflow: the server in MLFLOW_TRACKING_URI,
     else a local SQLite store beside the run directories (artifacts next to it)."""
     if cfg.tracker == "wandb":
+        import wandb
         from pytorch_lightning.loggers import WandbLogger
 
-        return WandbLogger(project=cfg.project, name=run_dir.name, save_dir=str(run_dir), mode=cfg.wandb_mode)
+        # The run is started here and handed to Lightning: its WandbLogger passes
+        # `anonymous=None` to wandb.init, which makes wandb 0.31 warn on every run that "the
+        # anonymous setting has no effect" -- a false alarm in the demo's output.
+        run = wandb.init(project=cfg.project, name=run_dir.name, dir=str(run_dir), mode=cfg.wandb_mode)
+        return WandbLogger(experiment=run, save_dir=str(run_dir))
     from pytorch_lightning.loggers import MLFlowLogger
 
     uri = os.environ.get("MLFLOW_TRACKING_URI")

@@ -59,6 +59,17 @@ def read_file(path: str | Path) -> Layer:
     return reader(p)
 
 
+def shown_path(path: str | Path) -> str:
+    """A config file as provenance and messages name it: relative to the working directory
+    when the file is inside it (``examples/defaults.ini:12``, so it is clear which of several
+    ``defaults.ini`` files a value came from), else its name."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):  # outside the working directory, or unreadable
+        return p.name
+
+
 def _text(p: Path) -> str:
     """The file's text: a regular file of at most MAX_BYTES, UTF-8."""
     try:
@@ -101,27 +112,29 @@ def read_ini(path: str | Path) -> Layer:
     (a garbage line, a key or section given twice) is one :class:`SourceError` line.
     """
     p = Path(path)
-    doc = ini.read_ini(_text(p), source=p.name, strict=True)
-    values = {e.key: RawValue(e.value_text, f"{p.name}:{e.line}") for e in doc.entries}
+    label = shown_path(p)
+    doc = ini.read_ini(_text(p), source=label, strict=True)
+    values = {e.key: RawValue(e.value_text, f"{label}:{e.line}") for e in doc.entries}
     help_text = {e.key: e.help for e in doc.entries if e.comment_above}
-    return Layer(name=p.name, values=values, help=help_text)
+    return Layer(name=label, values=values, help=help_text)
 
 
 def _structured(p: Path, data: Any, kind: str) -> Layer:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SourceError(f"{p.name}: expected a {kind} mapping of keys at the top level, got {type(data).__name__}")
-    check_structure(data, p.name)
+        raise SourceError(f"{shown_path(p)}: expected a {kind} mapping of keys at the top level, got {type(data).__name__}")
+    check_structure(data, shown_path(p))
     bad = _non_string_key(data)
     if bad is not None:
-        raise SourceError(f"{p.name}: key {bad!r} is not a string; {kind} config keys are names")
+        raise SourceError(f"{shown_path(p)}: key {bad!r} is not a string; {kind} config keys are names")
     lines = _text(p).splitlines()
+    label = shown_path(p)
     values: dict[str, RawValue] = {}
     for key, value in flatten(data).items():
         line = _find_line(lines, key)
-        values[normalize_key_path(key)] = RawValue(value, f"{p.name}:{line}" if line else p.name, text=False)
-    return Layer(name=p.name, values=values)
+        values[normalize_key_path(key)] = RawValue(value, f"{label}:{line}" if line else label, text=False)
+    return Layer(name=label, values=values)
 
 
 def _non_string_key(data: Any) -> Any:
@@ -167,11 +180,11 @@ def _read_json(p: Path) -> Layer:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(f"{p.name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        raise SourceError(f"{shown_path(p)}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except RecursionError:
-        raise SourceError(f"{p.name}: invalid JSON: nested too deeply") from None
+        raise SourceError(f"{shown_path(p)}: invalid JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit limit
-        raise SourceError(f"{p.name}: invalid JSON: {str(exc).splitlines()[0]}") from None
+        raise SourceError(f"{shown_path(p)}: invalid JSON: {str(exc).splitlines()[0]}") from None
     return _structured(p, data, "JSON")
 
 
@@ -184,11 +197,11 @@ def _read_toml(p: Path) -> Layer:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SourceError(f"{p.name}: invalid TOML: {str(exc).splitlines()[0]}") from None
+        raise SourceError(f"{shown_path(p)}: invalid TOML: {str(exc).splitlines()[0]}") from None
     except RecursionError:
-        raise SourceError(f"{p.name}: invalid TOML: nested too deeply") from None
+        raise SourceError(f"{shown_path(p)}: invalid TOML: nested too deeply") from None
     except ValueError as exc:  # an integer beyond Python's digit limit
-        raise SourceError(f"{p.name}: invalid TOML: {str(exc).splitlines()[0]}") from None
+        raise SourceError(f"{shown_path(p)}: invalid TOML: {str(exc).splitlines()[0]}") from None
     return _structured(p, data, "TOML")
 
 
@@ -209,19 +222,19 @@ def _read_yaml(p: Path) -> Layer:
     try:
         import yaml
     except ModuleNotFoundError:
-        raise SourceError(f"{p.name}: reading YAML needs PyYAML: pip install 'flows-workspace[yaml]'") from None
+        raise SourceError(f"{shown_path(p)}: reading YAML needs PyYAML: pip install 'flows-workspace[yaml]'") from None
     text = _text(p)
     if _yaml_too_deep(text):
-        raise SourceError(f"{p.name}: invalid YAML: nested deeper than {MAX_DEPTH} levels")
+        raise SourceError(f"{shown_path(p)}: invalid YAML: nested deeper than {MAX_DEPTH} levels")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{p.name}:{mark.line + 1}" if mark is not None else p.name
+        where = f"{shown_path(p)}:{mark.line + 1}" if mark is not None else shown_path(p)
         problem = str(getattr(exc, "problem", None) or exc).splitlines()[0]
         raise SourceError(f"{where}: invalid YAML: {problem}") from None
     except RecursionError:
-        raise SourceError(f"{p.name}: invalid YAML: nested too deeply") from None
+        raise SourceError(f"{shown_path(p)}: invalid YAML: nested too deeply") from None
     except ValueError as exc:  # an integer beyond Python's digit limit, a bad date
-        raise SourceError(f"{p.name}: invalid YAML: {str(exc).splitlines()[0]}") from None
+        raise SourceError(f"{shown_path(p)}: invalid YAML: {str(exc).splitlines()[0]}") from None
     return _structured(p, data, "YAML")

@@ -58,6 +58,7 @@ run's log with ``leet inspect`` ≈ 1.3 s (the run record, when present, is read
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -112,11 +113,32 @@ def parse_run_path(source: str) -> tuple[str, str, str]:
         m = _SHORT_RE.match(text)
         # "E/P/runs/" lacks the run id; it is not a run named "runs"
         if m and not (m["r"] == "runs" and text.rstrip("/").count("/") == 2):
+            _refuse_mistyped_run_dir(text)
             return m["e"], m["p"], m["r"]
     raise RunSourceError(
         f"wandb run {text!r}: not a W&B run URL, entity/project/run_id, or existing run "
         "directory (expected https://wandb.ai/ENTITY/PROJECT/runs/RUN_ID or "
         "ENTITY/PROJECT/RUN_ID)"
+    )
+
+
+def _refuse_mistyped_run_dir(text: str) -> None:
+    """``logs/train/fro-python`` has the shape of ``entity/project/run_id``; when its parent
+    directory exists here it is a mistyped run directory, and "no W&B API key" would send the
+    user looking in the wrong place. Raises :class:`RunSourceError` naming the closest run
+    directory there."""
+    try:
+        path = Path(text.rstrip("/")).expanduser()
+        if path.parent == Path(".") or not path.parent.is_dir():
+            return
+        siblings = [entry.name for entry in itertools.islice(path.parent.iterdir(), 1000)]
+    except (OSError, ValueError, RuntimeError):  # unreadable, too long, no home directory
+        return
+    from ..errors import did_you_mean
+
+    raise RunSourceError(
+        f"wandb run {text!r}: not a W&B run URL, entity/project/run_id, or existing run "
+        f"directory: {path.parent}/ has no {path.name!r}{did_you_mean(path.name, siblings)}"
     )
 
 
