@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import layers as _layers  # noqa: F401 - installs the dataclass builder of convert
 from .errors import (
     ConfigError,
     ConversionError,

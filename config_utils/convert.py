@@ -20,7 +20,7 @@ import re
 import sys
 import typing
 from collections import abc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import PurePath
 from typing import Any, Literal, get_args, get_origin
 
@@ -404,18 +404,54 @@ def _convert_dict(raw: Any, args: tuple[Any, ...], text: bool) -> dict[Any, Any]
     return {_convert(k, key_tp, False): _convert(v, val_tp, False) for k, v in value.items()}
 
 
+DataclassBuilder = Callable[[type, dict[str, Any]], Any]
+_dataclass_builder: DataclassBuilder | None = None
+
+
+def install_dataclass_builder(build: DataclassBuilder) -> None:
+    """Set how a mapping becomes a dataclass (``list[SubConfig]`` leaves and the like).
+
+    Building a dataclass from a mapping *is* layering (defaults, union variants, unknown
+    keys), which lives above this module in :mod:`config_utils.layers`; ``layers`` hands its
+    builder in here when it is imported (``import config_utils`` imports it), so this module
+    imports nothing above it and there is no import cycle.
+    """
+    global _dataclass_builder
+    _dataclass_builder = build
+
+
 def _convert_dataclass(raw: Any, tp: type) -> Any:
     if isinstance(raw, tp):
         return raw
     value = _as_container(raw)
     if not isinstance(value, Mapping):
         raise _Fail("")
-    from .layers import from_primitives
-
+    if _dataclass_builder is None:  # only when config_utils.convert is loaded on its own
+        raise _Fail("no dataclass builder installed (import config_utils first)")
     try:
-        return from_primitives(tp, dict(value), where="value")
+        return _dataclass_builder(tp, dict(value))
     except ConversionError as exc:
         raise _Fail(str(exc)) from None
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Exact equality of values: the same types all the way down (``1`` is not ``True`` nor
+    ``1.0``), NaN equal to NaN, and an object whose ``==`` fails is not equal. The one check
+    of "did this value come back / change" (run records, the OFC file, the GUI)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_value(v, b[k]) for k, v in a.items())
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - an object whose == fails is not "equal"
+        return False
 
 
 def format_value(value: Any, tp: Any = Any) -> str:

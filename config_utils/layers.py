@@ -18,10 +18,10 @@ import warnings
 from collections import abc
 from typing import TYPE_CHECKING, Any, get_args, get_origin
 
-from .convert import _literal, convert
-from .errors import ConversionError, UnknownKeyError, closest, did_you_mean
+from .convert import _literal, convert, install_dataclass_builder
+from .errors import ConversionError, RunSourceError, UnknownKeyError, closest, did_you_mean
 from .schema import MISSING, TYPE_KEY, FieldInfo, is_config_instance, schema_of, walk
-from .tree import OMITTED, flatten
+from .tree import flatten
 from .types import strip_annotated, union_members, unwrap_optional
 
 if TYPE_CHECKING:
@@ -71,9 +71,14 @@ class RawValue:
 
 
 class Layer:
-    """One source's values, flat dotted keys. ``lenient``: unknown keys warn instead of failing."""
+    """One source's values, flat dotted keys. ``lenient``: unknown keys warn instead of failing.
 
-    __slots__ = ("name", "values", "help", "lenient")
+    ``note``: something the person must hear about the whole layer before its values apply
+    (a run record written for another program's config): a warning for a lenient layer, an
+    error otherwise (``strict=True``).
+    """
+
+    __slots__ = ("name", "values", "help", "lenient", "note")
 
     def __init__(
         self,
@@ -81,11 +86,13 @@ class Layer:
         values: dict[str, RawValue],
         help: dict[str, str] | None = None,
         lenient: bool = False,
+        note: str | None = None,
     ) -> None:
         self.name = name
         self.values = values
         self.help = {} if help is None else help
         self.lenient = lenient
+        self.note = note
 
     def __repr__(self) -> str:
         return f"Layer({self.name!r}, {len(self.values)} values, lenient={self.lenient})"
@@ -102,13 +109,9 @@ def _default_registry() -> Registry:
 
 
 def variant_names(cls: type, registry: Registry | None = None) -> list[str]:
-    """Names that select ``cls`` as a variant: the class name and its registered target name."""
+    """Names that select ``cls`` as a variant (:meth:`Registry.variant_names`)."""
     reg = _default_registry() if registry is None else registry
-    names = [cls.__name__]
-    target = reg._cfgname2clsname.get(cls.__name__)
-    if target and target != cls.__name__:
-        names.append(target)
-    return names
+    return list(reg.variant_names(cls))
 
 
 def resolve_variant(
@@ -429,7 +432,11 @@ def merge(
     state: dict[str, tuple[Any, str]] = {}
     for layer in layers:
         lenient = layer.lenient and not strict
-        items = [(k, v) for k, v in layer.values.items() if not (isinstance(v.value, str) and v.value == OMITTED)]
+        if layer.note:
+            if not lenient:
+                raise RunSourceError(layer.note)
+            warnings.warn(layer.note, stacklevel=3)
+        items = list(layer.values.items())
         if any(_maybe_mapping(v.value) for _, v in items):
             items = _expand_mappings(items, choices)
         values = dict(items)
@@ -587,10 +594,15 @@ def _copied(value: Any) -> Any:
 
 
 def from_primitives(cls: type, nested: dict[str, Any], *, where: str, registry: Registry | None = None) -> Any:
-    """Rebuild a ``cls`` instance from :func:`config_utils.tree.to_primitives` output
-    (``OMITTED`` skipped), converting values to the declared types; unknown keys are
-    reported with ``where`` in the message."""
+    """Rebuild a ``cls`` instance from :func:`config_utils.tree.to_primitives` output,
+    converting values to the declared types; unknown keys are reported with ``where`` in the
+    message."""
     flat = flatten_for(cls, nested, registry=registry)
     layer = Layer(name=where, values={k: RawValue(v, where, text=False) for k, v in flat.items()})
     cfg, _ = merge(cls, [layer], registry=registry)
     return cfg
+
+
+# ``convert`` turns a mapping into a dataclass with this (it cannot import this module: that
+# was the one import cycle of the package).
+install_dataclass_builder(lambda cls, nested: from_primitives(cls, nested, where="value"))

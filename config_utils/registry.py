@@ -125,6 +125,26 @@ class Registry:
         self._no_instantiate: set[str] = set()  # config names registered with instantiate=False
         # Per-type plans for configure_submodules; cleared whenever a registration changes.
         self._plans: dict[type, _inst.Plan] = {}
+        self._changes = 0
+
+    def _changed(self) -> None:
+        self._plans.clear()
+        self._changes += 1
+
+    @property
+    def changes(self) -> int:
+        """How many times a registration changed this registry (a name added, re-linked or
+        replaced). Anything cached from the registry's names keys on this, never on its
+        size: re-registering a name changes what it means without changing the count."""
+        return self._changes
+
+    def variant_names(self, cfg_cls: type) -> tuple[str, ...]:
+        """The names that select ``cfg_cls`` as a union variant: its class name, then the
+        target name it is registered under when that differs (``LossModule2Config``,
+        ``LossModule2``). The one answer for files, runs, the command line and sweeps."""
+        name = cfg_cls.__name__
+        target = self._cfgname2clsname.get(name)
+        return (name, target) if target and target != name else (name,)
 
     def __repr__(self) -> str:
         return (
@@ -332,7 +352,7 @@ class Registry:
         if self._clsname2cls.get(target_name) is not target:
             self._unlink_target(target_name)
         self._clsname2cls[target_name] = target
-        self._plans.clear()
+        self._changed()
 
     def _add_target(self, target: Any, target_name: str, replace: bool) -> None:
         self._check_target_name(target, target_name, replace)
@@ -351,7 +371,7 @@ class Registry:
             self._no_instantiate.discard(cfg_name)
         else:
             self._no_instantiate.add(cfg_name)
-        self._plans.clear()
+        self._changed()
 
     # ------------------------------------------------------------------ lookups
 

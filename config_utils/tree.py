@@ -16,10 +16,7 @@ from typing import Any
 from .schema import TYPE_KEY, class_leaves, instance_leaves, is_config_instance, schema_of
 from .types import strip_annotated, union_members, unwrap_optional
 
-OMITTED = "OMITTED"
-
 __all__ = [
-    "OMITTED",
     "TYPE_KEY",
     "flatten",
     "get_path",

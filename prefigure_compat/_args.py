@@ -75,14 +75,16 @@ def setup_gin(gin_file: str) -> tuple[dict[str, Any], str]:
 
 
 def _read_text(config_file: str) -> str:
+    """The file's text, by the house's one bounded reader (a FIFO, a device or a huge file is
+    one line, never a hang)."""
+    from config_utils.readers import ReadProblem, read_text
+
     try:
-        return Path(config_file).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _source_error(f"config file {config_file!r} not found") from None
-    except OSError as exc:
-        raise _source_error(f"config file {config_file!r}: cannot read it: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise _source_error(f"config file {config_file!r} is not UTF-8 text: {exc.reason}") from None
+        return read_text(config_file)
+    except ReadProblem as exc:
+        if exc.kind == "missing":
+            raise _source_error(f"config file {config_file!r} not found") from None
+        raise _source_error(f"config file {config_file!r}: {exc.detail}") from None
 
 
 def _first_line_of(lines: Sequence[str], section: str, key: str | None, before: int) -> int | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, WorkspaceError, did_you_mean
+from ..readers import ReadProblem, read_text
 from .paths import Workspace, find_workspace, workspace_at
 
 #: The template experiment shipped inside the package (package data).
@@ -163,41 +164,33 @@ def _flatten_run(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _run_values(from_run: str, root: Path) -> tuple[dict[str, Any], str]:
-    """The run's config as flat dotted keys → JSON primitives, and a label for messages."""
+    """The run's config as flat dotted keys → JSON primitives, and a label for messages.
+
+    Read as ``--from-run`` reads it (:func:`config_utils.sources.previous.pull_previous`):
+    a run directory, an offline W&B run directory, an MLflow run or a W&B run; ``OMITTED``
+    skipped only when a tracker holds it.
+    """
+    from ..sources.previous import pull_previous
+    from ..sources.push import drop_omitted
+
     local = Path(from_run).expanduser()
     if not local.is_absolute():
         local = root / local
-    nested: Any
     if not local.exists() and from_run.startswith(("/", "./", "../", "~", ".\\")):
         raise WorkspaceError(f"--from-run {from_run!r}: no such run directory ({local})")
+    run = pull_previous(str(local) if local.exists() else from_run)
     if local.exists():
-        from ..sources.runs import is_run_dir, load_run
-
-        if is_run_dir(local):
-            record = load_run(local)
-            nested = record.get("config", {})
-            label = f"run {local.resolve()}"
-        else:
-            from ..sources.wandb import pull_config
-
-            nested = pull_config(str(local))
-            label = f"run {local.resolve()}"
-    else:
-        from ..sources.wandb import pull_config
-
-        nested = pull_config(from_run)
+        label = f"run {local.resolve()}"
+    elif run.label.startswith("wandb:"):
         label = f"W&B run {from_run}"
-    if not isinstance(nested, dict):
+    else:
+        label = f"run {run.label}"
+    if not isinstance(run.config, dict):
         raise WorkspaceError(f"--from-run {from_run!r}: the run's config is not a mapping of keys to values")
-    flat = _flatten_run(nested)
-    return (
-        {
-            k: v
-            for k, v in flat.items()
-            if v != "OMITTED" and not k.split(".", 1)[0].startswith("_wandb")
-        },
-        label,
-    )
+    flat = _flatten_run(run.config)
+    if run.tracker:
+        flat = drop_omitted(flat)
+    return {k: v for k, v in flat.items() if not k.split(".", 1)[0].startswith("_wandb")}, label
 
 
 def _format(value: Any) -> str:
@@ -229,9 +222,9 @@ def _seeded_ini(existing: Path, run_values: dict[str, Any], label: str) -> str:
     kept: dict[str, ini.Entry] = {}
     if existing.is_file():
         try:
-            text = existing.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WorkspaceError(f"{existing}: cannot read it: {exc}") from None
+            text = read_text(existing)
+        except ReadProblem as exc:
+            raise WorkspaceError(str(exc)) from None
         doc = ini.read_ini(text, source=str(existing), strict=True)
         kept = {e.key: e for e in doc.entries}
     # A union field whose variant the run names (``mod._type``): the experiment's keys for
@@ -292,7 +285,10 @@ def _name_the_template(build: Path, name: str, ws: Workspace) -> None:
         path = build / file_name
         if not path.is_file():
             continue
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = read_text(path)
+        except ReadProblem as exc:
+            raise WorkspaceError(str(exc)) from None
         text = text.replace("flows/NAME/", f"{flows_rel}/{name}/").replace("logs/NAME/", f"{logs_rel}/{name}/")
         text = text.replace("# Experiment (made by", f"# Experiment `{name}` (made by")
         text = re.sub(r"\bNAME\b", name, text)

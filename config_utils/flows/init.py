@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, WorkspaceError
+from ..readers import ReadProblem, read_text
 from .paths import DATA_DIRNAME, GENERATED_MARK, LOGS_DIRNAME, is_generated
 
 PTH_PREFIX = "flows-workspace-"
@@ -226,8 +227,8 @@ class _Plan:
                 self.report.created.append(path)
             return
         try:
-            current = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            current: str | None = read_text(path)
+        except ReadProblem:  # not a regular file, not UTF-8...: not what we would write
             current = None
         if current == text:
             self.report.unchanged.append(path)
@@ -260,8 +261,8 @@ def _shadow_warnings(package: str, ours: Path, site_dir: Path, pth: Path) -> lis
         if other.name == pth.name:
             continue
         try:
-            lines = other.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
+            lines = read_text(other).splitlines()
+        except ReadProblem:
             continue
         for line in lines:
             if line and not line.startswith("#"):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import WorkspaceError
+from ..readers import ReadProblem, read_head, read_text
 
 #: First line of every file ``flow_init``/``flow_create`` generate. ``--force`` rewrites a file
 #: only when it starts with this line, so a user's own file is never touched.
@@ -34,11 +35,10 @@ _DEPTH_RE = re.compile(r"PROJ_ROOT\s*(?::\s*Path\s*)?=\s*Path\(__file__\)\.resol
 def is_generated(path: Path) -> bool:
     """True when ``path`` is a file whose first line is :data:`GENERATED_MARK`."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            first = fh.readline(len(GENERATED_MARK) + 200)
-    except OSError:
+        head = read_head(path, len(GENERATED_MARK.encode("utf-8")))
+    except ReadProblem:  # missing, a FIFO, a directory...: not a file we wrote
         return False
-    return first.startswith(GENERATED_MARK)
+    return head.decode("utf-8", errors="replace") == GENERATED_MARK
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ def workspace_at(flows_dir: Path) -> Workspace | None:
         return None
     depth = 1
     try:
-        m = _DEPTH_RE.search(init.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
+        m = _DEPTH_RE.search(read_text(init))
+    except ReadProblem:
         m = None
     if m is not None:
         depth = int(m.group(1))

@@ -8,17 +8,17 @@ ini files are read by the one ini dialect, :mod:`config_utils.ini` (a superset o
 ``defaults.ini``: ``[DEFAULTS]`` holds top-level keys, ``[a.b]`` sections, dotted keys, comment
 help, inline comments; a key or section given twice is an error naming both lines).
 
-Every reader is bounded: only regular files of at most :data:`MAX_BYTES` are read, parsed data
-deeper than :data:`MAX_DEPTH` or larger than :data:`MAX_NODES` is refused, and every parser
-failure (JSON nested 100,000 deep, a 5000-digit number) is one :class:`SourceError` line.
+Every reader is bounded, by the house's one reader (:mod:`config_utils.readers`): only
+regular files of at most :data:`~config_utils.readers.DEFAULT_LIMIT` bytes are read, parsed data
+deeper or larger than any config is refused, a YAML alias bomb is stopped while it is composed,
+a key given twice in JSON or YAML is an error (both formats keep the last one silently), and every
+parser failure is one :class:`SourceError` line.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import stat
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +27,10 @@ from ..errors import SourceError
 from ..ini import cut_inline_comment as strip_inline_comment
 from ..ini import normalize_key
 from ..layers import Layer, RawValue
+from ..readers import MAX_DEPTH, ReadProblem, check_size, load_json, load_yaml, read_text
 from ..tree import flatten
 
-__all__ = ["MAX_BYTES", "check_structure", "normalize_key", "read_file", "read_ini", "strip_inline_comment"]
-
-# A config file is read whole into memory: refuse anything larger than any config can be
-# (and device files such as /dev/zero that never end).
-MAX_BYTES = 16 * 1024 * 1024
-# Nesting and size bounds for parsed json/toml/yaml data: deeper or larger data is not a
-# config, and walking it would exhaust the stack or the memory (YAML aliases can expand a
-# small file into billions of nodes).
-MAX_DEPTH = 100
-MAX_NODES = 200_000
+__all__ = ["normalize_key", "read_file", "read_ini", "strip_inline_comment"]
 
 
 def read_file(path: str | Path) -> Layer:
@@ -71,38 +63,13 @@ def shown_path(path: str | Path) -> str:
 
 
 def _text(p: Path) -> str:
-    """The file's text: a regular file of at most MAX_BYTES, UTF-8."""
+    """The file's text (the house's bounded reader); a missing file says so plainly."""
     try:
-        with open(p, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise SourceError(f"config file {p} is not a regular file")
-            data = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise SourceError(f"cannot read config file {p}: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise SourceError(f"config file {p} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
-def check_structure(data: Any, where: str) -> None:
-    """Refuse parsed data nested deeper than MAX_DEPTH or with more than MAX_NODES values
-    (counted as a walk sees them, so shared YAML aliases count every time)."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    nodes = 0
-    while stack:
-        item, depth = stack.pop()
-        nodes += 1
-        if nodes > MAX_NODES:
-            raise SourceError(f"{where}: more than {MAX_NODES} values; not a config")
-        if depth > MAX_DEPTH:
-            raise SourceError(f"{where}: nested deeper than {MAX_DEPTH} levels; not a config")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend((v, depth + 1) for v in item)
+        return read_text(p)
+    except ReadProblem as exc:
+        if exc.kind == "missing":
+            raise SourceError(f"config file not found: {p}") from None
+        raise
 
 
 def read_ini(path: str | Path) -> Layer:
@@ -119,17 +86,16 @@ def read_ini(path: str | Path) -> Layer:
     return Layer(name=label, values=values, help=help_text)
 
 
-def _structured(p: Path, data: Any, kind: str) -> Layer:
+def _structured(p: Path, text: str, data: Any, kind: str) -> Layer:
+    label = shown_path(p)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SourceError(f"{shown_path(p)}: expected a {kind} mapping of keys at the top level, got {type(data).__name__}")
-    check_structure(data, shown_path(p))
+        raise SourceError(f"{label}: expected a {kind} mapping of keys at the top level, got {type(data).__name__}")
     bad = _non_string_key(data)
     if bad is not None:
-        raise SourceError(f"{shown_path(p)}: key {bad!r} is not a string; {kind} config keys are names")
-    lines = _text(p).splitlines()
-    label = shown_path(p)
+        raise SourceError(f"{label}: key {bad!r} is not a string; {kind} config keys are names")
+    lines = text.splitlines()
     values: dict[str, RawValue] = {}
     for key, value in flatten(data).items():
         line = _find_line(lines, key)
@@ -177,64 +143,30 @@ def _find_line(lines: list[str], dotted: str) -> int:
 
 def _read_json(p: Path) -> Layer:
     text = _text(p)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{shown_path(p)}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise SourceError(f"{shown_path(p)}: invalid JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit limit
-        raise SourceError(f"{shown_path(p)}: invalid JSON: {str(exc).splitlines()[0]}") from None
-    return _structured(p, data, "JSON")
+    return _structured(p, text, load_json(text, where=shown_path(p)), "JSON")
 
 
 def _read_toml(p: Path) -> Layer:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    """TOML (stdlib ``tomllib``; TOML itself refuses a key given twice)."""
     text = _text(p)
+    label = shown_path(p)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SourceError(f"{shown_path(p)}: invalid TOML: {str(exc).splitlines()[0]}") from None
+        raise SourceError(f"{label}: not valid TOML: {str(exc).splitlines()[0]}") from None
     except RecursionError:
-        raise SourceError(f"{shown_path(p)}: invalid TOML: nested too deeply") from None
+        raise SourceError(f"{label}: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # an integer beyond Python's digit limit
-        raise SourceError(f"{shown_path(p)}: invalid TOML: {str(exc).splitlines()[0]}") from None
-    return _structured(p, data, "TOML")
-
-
-_YAML_DASHES = re.compile(r"(?:-[ \t]+){" + str(MAX_DEPTH + 1) + ",}")
-
-
-def _yaml_too_deep(text: str) -> bool:
-    """A cheap look before PyYAML (pure Python, recursive, slow on deep input): flow brackets,
-    a run of ``- - -`` items or an indentation deeper than any config nests."""
-    from ..convert import literal_depth
-
-    if literal_depth(text) > MAX_DEPTH or _YAML_DASHES.search(text):
-        return True
-    return any(len(line) - len(line.lstrip(" ")) > 4 * MAX_DEPTH for line in text.split("\n"))
+        raise SourceError(f"{label}: not valid TOML: {str(exc).splitlines()[0]}") from None
+    check_size(data, label)
+    return _structured(p, text, data, "TOML")
 
 
 def _read_yaml(p: Path) -> Layer:
-    try:
-        import yaml
-    except ModuleNotFoundError:
-        raise SourceError(f"{shown_path(p)}: reading YAML needs PyYAML: pip install 'flows-workspace[yaml]'") from None
     text = _text(p)
-    if _yaml_too_deep(text):
-        raise SourceError(f"{shown_path(p)}: invalid YAML: nested deeper than {MAX_DEPTH} levels")
+    label = shown_path(p)
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{shown_path(p)}:{mark.line + 1}" if mark is not None else shown_path(p)
-        problem = str(getattr(exc, "problem", None) or exc).splitlines()[0]
-        raise SourceError(f"{where}: invalid YAML: {problem}") from None
-    except RecursionError:
-        raise SourceError(f"{shown_path(p)}: invalid YAML: nested too deeply") from None
-    except ValueError as exc:  # an integer beyond Python's digit limit, a bad date
-        raise SourceError(f"{shown_path(p)}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    return _structured(p, data, "YAML")
+        data = load_yaml(text, where=label)
+    except ModuleNotFoundError:
+        raise SourceError(f"{label}: reading YAML needs PyYAML: pip install 'flows-workspace[yaml]'") from None
+    return _structured(p, text, data, "YAML")

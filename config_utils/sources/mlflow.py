@@ -67,6 +67,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -74,6 +75,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, RunSourceError
+from .push import OMITTED
 
 __all__ = [
     "PARAM_PREFIX",
@@ -88,10 +90,11 @@ __all__ = [
 
 RECORD_NAME = "run_record.json"
 PARAM_PREFIX = "config."
-OMITTED = "OMITTED"
 IN_RECORD_TAG = "flows.params_in_record"
 CONFIG_TYPE_TAG = "flows.config_type"
 DEFAULT_TIMEOUT = 4.0
+WHOLE_PULL = 3
+"""A pull takes at most this many times the timeout of one request, by the clock."""
 
 # MLflow's limits (mlflow.utils.validation), used when mlflow does not say otherwise
 _MAX_PARAM_VALUE = 6000
@@ -227,7 +230,7 @@ def _resolve_target(logger_or_run: Any) -> tuple[Any, str] | None:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from .push import process_rank as _process_rank
+    from ..rank import process_rank as _process_rank
 
     if _process_rank() != 0:
         return None  # only rank 0 logs, whatever it was handed
@@ -418,7 +421,10 @@ def pull_run(source: str, *, timeout: float | None = None) -> tuple[dict[str, An
     ``text`` is False when ``nested`` holds JSON primitives from the run record (``_type``
     tags, ``"OMITTED"`` kept as the string), True when it holds the params' strings for the
     config class to convert. ``timeout`` bounds each HTTP attempt (default 4 s or
-    ``FLOWS_MLFLOW_TIMEOUT``). Raises :class:`RunSourceError` naming the run and the cause.
+    ``FLOWS_MLFLOW_TIMEOUT``), and :data:`WHOLE_PULL` times it bounds the whole pull by the
+    clock: a server that sends its headers and then one byte a second never resets a
+    per-read timeout, so only a wall-clock bound stops it. Raises :class:`RunSourceError`
+    naming the run and the cause.
     """
     uri, run_id = parse_reference(source)
     label = f"mlflow:{run_id}"
@@ -426,37 +432,61 @@ def pull_run(source: str, *, timeout: float | None = None) -> tuple[dict[str, An
 
     require("mlflow", "mlflow", feature=f"{label}: reading an MLflow run")
     seconds = _timeout(timeout)
-    with _bounded_http(seconds):
-        from mlflow.exceptions import MlflowException
-        from mlflow.tracking import MlflowClient
+    import mlflow.tracking  # noqa: F401 - imported before the clock starts (seconds on a cold start)
 
-        uri = uri or _configured_uri(label)
+    uri = uri or _configured_uri(label)
+    bound = WHOLE_PULL * seconds
+    box: list[Any] = []
+
+    def pull() -> None:
         try:
-            client = MlflowClient(tracking_uri=uri)
-            run = client.get_run(run_id)
-        except MlflowException as exc:
-            raise RunSourceError(f"{label}: {_cause(exc, uri, seconds)}") from None
-        except Exception as exc:  # noqa: BLE001 - a store that fails in its own way
-            raise RunSourceError(f"{label}: {_cause(exc, uri, seconds)}") from None
-        record = _pull_record(client, run_id, label, uri, seconds)
-        if record is not None:
-            return record, False
-        return _params_config(dict(run.data.params), dict(run.data.tags), label), True
+            box.append((True, _pull(uri, run_id, label, seconds)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box.append((False, exc))
+
+    with _bounded_http(seconds):
+        worker = threading.Thread(target=pull, name=f"flows-{label}", daemon=True)
+        worker.start()
+        worker.join(bound)
+    if not box:  # the thread is left to its socket; nothing waits for it
+        raise RunSourceError(
+            f"{label}: the MLflow server at {_shown_uri(uri)} did not finish answering within "
+            f"{bound:g} s ({WHOLE_PULL} × the timeout of {seconds:g} s; FLOWS_MLFLOW_TIMEOUT)"
+        )
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def _pull(uri: str, run_id: str, label: str, seconds: float) -> tuple[dict[str, Any], bool]:
+    """The pull itself (in :func:`pull_run`'s worker thread)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        raise RunSourceError(f"{label}: {_cause(exc, uri, seconds)}") from None
+    except Exception as exc:  # noqa: BLE001 - a store that fails in its own way
+        raise RunSourceError(f"{label}: {_cause(exc, uri, seconds)}") from None
+    record = _pull_record(client, run_id, label, uri, seconds)
+    if record is not None:
+        return record, False
+    return _params_config(dict(run.data.params), dict(run.data.tags), label), True
 
 
 def _timeout(timeout: float | None) -> float:
-    if timeout is not None:
-        return float(timeout)
-    text = os.environ.get("FLOWS_MLFLOW_TIMEOUT", "")
-    try:
-        value = float(text) if text else DEFAULT_TIMEOUT
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise RunSourceError(
-            f"FLOWS_MLFLOW_TIMEOUT: expected a positive number of seconds, got {text!r}"
-        )
-    return value
+    """The bound of each request: ``timeout``, else ``FLOWS_MLFLOW_TIMEOUT``, else 4 s; a
+    finite number of seconds > 0 (``inf``, ``nan`` and ``1e309`` are one line, not a wait
+    without end)."""
+    from ..knobs import env_number, parse_number
+
+    limits: dict[str, Any] = {"minimum": 0, "above": True, "unit": "seconds"}
+    if timeout is None:
+        return float(env_number("FLOWS_MLFLOW_TIMEOUT", DEFAULT_TIMEOUT, **limits))
+    return float(parse_number(timeout, knob="timeout", **limits))
 
 
 @contextlib.contextmanager
@@ -554,6 +584,13 @@ def _params_config(params: dict[str, str], tags: dict[str, str], label: str) -> 
             )
             continue
         flat[key] = value
+    for key in sorted(in_record - set(ours)):  # never logged: its param name was too long
+        warnings.warn(
+            f"{label}: {key!r} was not logged as a param (its name {PARAM_PREFIX}{key} is longer "
+            f"than MLflow's {_MAX_KEY} characters) and the run has no {RECORD_NAME}; keeping "
+            "the value from the lower layers",
+            stacklevel=3,
+        )
     return unflatten(flat)
 
 

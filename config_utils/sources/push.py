@@ -1,36 +1,31 @@
-"""What every tracker's push shares: the rank check, the config as primitives, omitted keys.
+"""What every tracker shares: the config as primitives, omitted keys, and the ``OMITTED``
+marker.
 
 W&B (:mod:`.wandb`) and MLflow (:mod:`.mlflow`) push the same typed config the same way; these
 helpers are that common part, so neither tracker module reaches into the other.
+
+``OMITTED`` is prefigure's convention for trackers, and only theirs: a pushed key whose value
+must not be stored (a token) is stored as the string ``"OMITTED"``, and a pull from a tracker
+skips such keys so the lower layers' value stays (:func:`drop_omitted`). Nowhere else is the
+string special: ``--name OMITTED``, ``name = OMITTED`` in an ini file and a run record written
+by ``save_run`` all mean the text ``OMITTED``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import sys
 from typing import Any
 
 from ..errors import ConfigError, did_you_mean
-from ..tree import OMITTED
+
+OMITTED = "OMITTED"
+"""The value a tracker push stores for an omitted key; a tracker pull skips it."""
 
 
-def process_rank() -> int:
-    """This process's global rank as the launcher or Lightning reports it (0 when unknown).
-
-    The launcher's environment comes first: Lightning reads the same variables, but only once
-    at import, so a process whose variables were set later would otherwise look like rank 0.
-    """
-    for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
-        value = os.environ.get(var, "")
-        if value.isdigit():
-            return int(value)
-    lightning = sys.modules.get("lightning_fabric.utilities.rank_zero") or sys.modules.get(
-        "pytorch_lightning.utilities.rank_zero"
-    )
-    rank = getattr(getattr(lightning, "rank_zero_only", None), "rank", None)
-    return rank if isinstance(rank, int) else 0
+def drop_omitted(flat: dict[str, Any]) -> dict[str, Any]:
+    """A tracker pull's flat values without the keys pushed as :data:`OMITTED`."""
+    return {k: v for k, v in flat.items() if not (isinstance(v, str) and v == OMITTED)}
 
 
 def config_primitives(cfg: Any) -> dict[str, Any]:

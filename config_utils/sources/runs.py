@@ -7,20 +7,23 @@ the config is stored with ``_type`` tags by :func:`config_utils.tree.to_primitiv
 A record is a promise: every value it accepts comes back exactly. :func:`check_recreatable`
 writes each leaf as JSON, reads it back through the one typed conversion and compares; a value
 that would come back different is refused, naming its key — ``bytes`` (stored as the text
-``"b'abc'"``), an integer beyond Python's 4300-digit text limit, an object without a JSON form,
-and the string ``"OMITTED"``, which is reserved: in a pulled config it means "this value was
-omitted, keep the lower layer's" (prefigure's convention, kept for W&B pushes), so a config
-holding it would silently re-create with another value.
+``"b'abc'"``), an integer beyond Python's 4300-digit text limit, an object without a JSON form.
+A tracker push (``what="push_config"``) also refuses the string ``"OMITTED"``: a tracker pull
+skips it (prefigure's convention, :mod:`config_utils.sources.push`), so it would come back as
+another value. A run record has no such marker: ``save_run(name="OMITTED")`` comes back as
+``"OMITTED"``.
+
+Records are read by the house's one bounded reader (:mod:`config_utils.readers`): a FIFO,
+a device, a file over :data:`MAX_RECORD_BYTES`, text that is not UTF-8 or JSON nested deeper
+than any config is one :class:`~config_utils.errors.RunSourceError` line.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 import platform
-import stat
 import subprocess
 import sys
 import tempfile
@@ -28,11 +31,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..convert import convert, shown
+from ..convert import convert, same_value, shown
 from ..errors import ConfigError, RunSourceError
 from ..provenance import provenance
+from ..readers import ReadProblem, load_json, read_text
 from ..schema import is_config_instance, iter_instance
-from ..tree import OMITTED, primitive, to_primitives
+from ..tree import primitive, to_primitives
+from .push import OMITTED
 
 RECORD_NAME = "run_record.json"
 MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -68,22 +73,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _equal(a: Any, b: Any) -> bool:
-    """Exact equality for re-created values: same types all the way down, NaN equals NaN."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_equal(v, b[k]) for k, v in a.items())
-    try:
-        return bool(a == b)
-    except Exception:  # noqa: BLE001 - an object whose == fails is not "equal"
-        return False
-
-
 def _holds_omitted(prim: Any) -> bool:
     if prim == OMITTED:
         return True
@@ -94,31 +83,33 @@ def _holds_omitted(prim: Any) -> bool:
 
 def check_recreatable(cfg: Any, *, what: str = "save_run") -> None:
     """Raise :class:`RunSourceError` naming the first leaf of ``cfg`` that a run record (or a
-    W&B push) could not give back exactly; see the module docstring."""
+    tracker push, ``what="push_config"``) could not give back exactly; see the module
+    docstring."""
     if not is_config_instance(cfg):
         return
+    tracker = what != "save_run"
     for path, f, value in iter_instance(cfg):
         if f.kind != "leaf" and is_config_instance(value):
             continue
-        why = _why_not_recreatable(path, f.type, value)
+        why = _why_not_recreatable(path, f.type, value, tracker)
         if why:
             raise RunSourceError(f"{what}: {path}: {shown(value)} {why}")
 
 
-def _why_not_recreatable(path: str, tp: Any, value: Any) -> str:
+def _why_not_recreatable(path: str, tp: Any, value: Any, tracker: bool) -> str:
     try:
         prim = primitive(value, tp)
-        if _holds_omitted(prim):
+        if tracker and _holds_omitted(prim):
             return (
-                f"is the reserved marker {OMITTED!r} (it means 'omitted: keep the lower "
-                "layer') and would not come back; use another value"
+                f"is the trackers' marker {OMITTED!r} (a tracker pull reads it as 'omitted: "
+                "keep the lower layer') and would not come back; use another value"
             )
         back = convert(json.loads(json.dumps(prim)), tp, key=path, where="run record", text=False)
     except ConfigError as exc:
         return f"cannot be saved in a run record: it would not read back ({exc})"
     except (ValueError, TypeError, RecursionError, OverflowError) as exc:
         return f"cannot be saved in a run record ({type(exc).__name__}: {str(exc)[:80]})"
-    if not _equal(back, value):
+    if not same_value(back, value):
         return f"cannot be saved in a run record: it would come back as {shown(back)}"
     return ""
 
@@ -149,40 +140,51 @@ def save_run(cfg: Any, run_dir: str | Path, *, argv: list[str] | None = None) ->
     """
     check_recreatable(cfg)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file on the way (FLOWS_RUN_DIR=/dev/null/x), no permission...
+        raise RunSourceError(
+            f"save_run: cannot create the run directory {run_dir} ({exc.strerror or exc})"
+        ) from None
     target = run_dir / RECORD_NAME
-    if target.exists() and not _is_record_file(target):
-        raise RunSourceError(f"{target} exists and is not a run record; not overwriting it")
+    if (target.exists() or target.is_symlink()) and not _is_record_file(target):
+        raise RunSourceError(
+            f"save_run: {target} exists and is not a run record; not overwriting it (choose "
+            "another run directory)"
+        )
     try:
         text = json.dumps(make_record(cfg, argv), indent=2, sort_keys=False)
     except (TypeError, ValueError) as exc:  # argv or provenance holding something odd
         raise RunSourceError(f"save_run: the run record cannot be written as JSON ({exc})") from None
-    fd, tmp = tempfile.mkstemp(prefix=".run_record.", dir=run_dir)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".run_record.", dir=run_dir)
+    except OSError as exc:
+        raise RunSourceError(f"save_run: cannot write in {run_dir} ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
         os.replace(tmp, target)
+    except OSError as exc:  # a full disk, a directory at the record's path
+        Path(tmp).unlink(missing_ok=True)
+        raise RunSourceError(f"save_run: cannot write {target} ({exc.strerror or exc})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
 
 
-def _read_bounded(path: Path) -> str:
-    """A run record's text: a regular file of at most MAX_RECORD_BYTES (OSError otherwise)."""
-    with open(path, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise OSError(f"{path} is not a regular file")
-        data = fh.read(MAX_RECORD_BYTES + 1)
-    if len(data) > MAX_RECORD_BYTES:
-        raise OSError(f"larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB")
-    return data.decode("utf-8", errors="strict")
+def _read_record(path: Path, label: str) -> Any:
+    """The parsed JSON of a record file (the house's bounded reader); one line otherwise."""
+    try:
+        return load_json(read_text(path, limit=MAX_RECORD_BYTES), where=path)
+    except ReadProblem as exc:
+        raise RunSourceError(f"{label}: {exc}") from None
 
 
 def _is_record_file(path: Path) -> bool:
     try:
-        data = json.loads(_read_bounded(path))
-    except (OSError, ValueError, RecursionError):
+        data = _read_record(path, "")
+    except RunSourceError:
         return False
     return isinstance(data, dict) and data.get("format") == FORMAT
 
@@ -208,17 +210,7 @@ def load_run(path: str | Path) -> dict[str, Any]:
     found = record_path(path)
     if found is None:
         raise RunSourceError(f"run {path}: no {RECORD_NAME} found in {path}")
-    try:
-        data = json.loads(_read_bounded(found))
-    except OSError as exc:
-        raise RunSourceError(f"run {path}: cannot read {found}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise RunSourceError(f"run {path}: {found} is not UTF-8 text ({exc.reason})") from None
-    except RecursionError:
-        raise RunSourceError(f"run {path}: {found} is not valid JSON (nested too deeply)") from None
-    except ValueError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise RunSourceError(f"run {path}: {found} is not valid JSON ({first})") from None
+    data = _read_record(found, f"run {path}")
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("config"), dict):
         raise RunSourceError(f"run {path}: {found} is not a flows-workspace run record")
     version = data.get("version")
@@ -232,11 +224,4 @@ def load_run(path: str | Path) -> dict[str, Any]:
             f"run {path}: record format version {version} is newer than this library "
             f"reads ({VERSION}); upgrade flows-workspace"
         )
-    from ..errors import SourceError
-    from .files import check_structure
-
-    try:
-        check_structure(data["config"], f"run {path}: {found}")
-    except SourceError as exc:
-        raise RunSourceError(str(exc)) from None
     return data

@@ -94,7 +94,7 @@ def _push_to_active(cfg: Any, omit: list[str]) -> None:
         pushed = True
     if pushed:
         return
-    from .push import process_rank as _process_rank
+    from ..rank import process_rank as _process_rank
 
     if _process_rank() != 0:
         return

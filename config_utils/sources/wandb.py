@@ -60,7 +60,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import math
 import os
 import re
 import socket
@@ -74,10 +73,10 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError, RunSourceError
 from ..extras import require
-from .push import config_primitives, mask_argv, omit_path, process_rank
+from ..rank import process_rank
+from .push import config_primitives, mask_argv, omit_path
 
 RECORD_NAME = "run_record.json"
-OMITTED = "OMITTED"
 DEFAULT_TIMEOUT = 6.0
 _LEET_TIMEOUT = 60.0
 
@@ -219,7 +218,9 @@ def _write_record(cfg: Any, run_dir: Path, omit: list[str]) -> None:
 
     path = save_run(cfg, run_dir)
     if omit:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        from ..readers import load_json, read_text
+
+        record = load_json(read_text(path), where=path)
         for key in omit:
             omit_path(record["config"], key)
         record["argv"] = mask_argv(list(record.get("argv") or []), omit)
@@ -257,8 +258,9 @@ def pull_config(source: str, *, timeout: float | None = None) -> dict[str, Any]:
 def _timeout(timeout: float | None) -> float:
     """The wait bound: ``timeout``, else ``FLOWS_WANDB_TIMEOUT``, else 6 s; always a finite
     number of seconds > 0 (``inf`` would make a dead server hang the program for good)."""
-    where = "timeout"
-    value: Any = timeout
+    from ..knobs import env_number, parse_number
+
+    limits: dict[str, Any] = {"minimum": 0, "above": True, "unit": "seconds"}
     if timeout is None:
         text = os.environ.get("FLOWS_WANDB_TIMEOUT", "").strip()
         if not text:

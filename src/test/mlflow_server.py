@@ -189,6 +189,30 @@ class _Answer500(BaseHTTPRequestHandler):
         pass
 
 
+class _Dribble(BaseHTTPRequestHandler):
+    """Headers at once, then one byte of the body every half second: a per-read timeout
+    never fires (each read gets its byte), only a bound on the whole pull stops the client."""
+
+    stop = threading.Event()
+
+    def _dribble(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        try:
+            while not self.stop.wait(0.5):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:  # the client gave up and closed the connection
+            pass
+
+    do_GET = do_POST = _dribble
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 class _NeverAnswer(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         time.sleep(30)
@@ -201,9 +225,11 @@ class _NeverAnswer(BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def failing_server(kind: str) -> Iterator[str]:
-    """A loopback HTTP server that answers every request with 500 (``kind="500"``) or never
-    answers (``kind="hang"``); yields its URL and stops it afterwards."""
-    handler = _Answer500 if kind == "500" else _NeverAnswer
+    """A loopback HTTP server that answers every request with 500 (``kind="500"``), never
+    answers (``kind="hang"``) or sends headers and then a byte every half second
+    (``kind="dribble"``); yields its URL and stops it afterwards."""
+    handler = {"500": _Answer500, "hang": _NeverAnswer, "dribble": _Dribble}[kind]
+    _Dribble.stop.clear()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -211,5 +237,6 @@ def failing_server(kind: str) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
+        _Dribble.stop.set()
         httpd.shutdown()
         httpd.server_close()

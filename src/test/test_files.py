@@ -267,8 +267,8 @@ def test_empty_files_are_empty_layers(tmp_path: Path) -> None:
     ("name", "text", "message"),
     [
         ("bad.ini", "[DEFAULTS]\nseed 3\n", "bad.ini:2: expected 'key = value' or '[section]', got 'seed 3'"),
-        ("bad.json", '{\n  "a": 1,\n}\n', "bad.json:3: invalid JSON: Expecting property name enclosed in double quotes"),
-        ("bad.yaml", "a: [1, 2\nb: 3\n", "bad.yaml:2: invalid YAML: expected ',' or ']', but got ':'"),
+        ("bad.json", '{\n  "a": 1,\n}\n', "bad.json:3: not valid JSON: Expecting property name enclosed in double quotes"),
+        ("bad.yaml", "a: [1, 2\nb: 3\n", "bad.yaml:2: not valid YAML: expected ',' or ']', but got ':'"),
         ("list.json", "[1, 2]", "list.json: expected a JSON mapping of keys at the top level, got list"),
         ("conf.txt", "a = 1", "{dir}/conf.txt: unsupported config file type '.txt'; expected .ini, .toml, .yaml, .yml or .json"),
     ],
@@ -289,7 +289,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as exc:
         read_file(write(tmp_path, "bad.toml", "a = = 1\n"))
-    assert str(exc.value) == "bad.toml: invalid TOML: Invalid value (at line 1, column 5)"
+    assert str(exc.value) == "bad.toml: not valid TOML: Invalid value (at line 1, column 5)"
 
 
 def _merge_text(tmp_path: Path, name: str, text: str) -> Any:

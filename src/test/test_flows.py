@@ -288,7 +288,7 @@ def test_create_from_the_template_and_run_it(workspace: Path, tmp_path: Path) ->
     assert lines["lr"].split("#")[1].strip() == "cli:--lr"
     assert "0.1" in lines["lr"]
     assert lines["model.hidden"].split("#")[1].strip() == "cli:--model.hidden"
-    assert lines["steps"].split("#")[1].strip().startswith("defaults.ini:")
+    assert lines["steps"].split("#")[1].strip().startswith("flows/exp1/defaults.ini:")  # relative to the working directory
     assert lines["run_name"].split("#")[1].strip() == "default"
     assert not (workspace / "logs" / "exp1").exists()  # --print-config only prints
 
@@ -346,7 +346,7 @@ def test_create_from_a_saved_run(workspace: Path) -> None:
     assert "activation = tanh\n" in ini
     shown = ok([PYTHON, str(workspace / "flows" / "again" / "run.py"), "--print-config"], workspace)
     lines = {line.split("=")[0].strip(): line for line in shown.stdout.splitlines() if "=" in line}
-    assert "0.125" in lines["lr"] and "# defaults.ini:" in lines["lr"]
+    assert "0.125" in lines["lr"] and "# flows/again/defaults.ini:" in lines["lr"]
     assert "tanh" in lines["model.activation"]
 
 

@@ -149,11 +149,13 @@ def test_unknown_run_keys_warn_and_are_ignored_unless_strict() -> None:
     assert str(exc.value) == "run:old: unknown key 'old_key'"
 
 
-def test_omitted_values_keep_the_lower_layer() -> None:
+def test_omitted_is_plain_text_to_the_layers() -> None:
+    """Only the tracker pulls skip ``OMITTED`` (sources/previous.py); to merging it is a
+    string like any other, whatever layer gives it (docs/design.md, "Layers and provenance")."""
     low = layer("defaults.ini:1", {"name": "keep"})
-    high = layer("wandb:e/p/r", {"name": "OMITTED", "seed": 3}, text=False)
+    high = layer("run:x", {"name": "OMITTED", "seed": 3}, text=False)
     cfg, prov = merge(TrainConfig, [low, high])
-    assert cfg.name == "keep" and prov["name"] == "defaults.ini:1" and cfg.seed == 3
+    assert cfg.name == "OMITTED" and prov["name"] == "run:x" and cfg.seed == 3
 
 
 def test_primitives_round_trip_keeps_variants() -> None:

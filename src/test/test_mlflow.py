@@ -7,12 +7,13 @@ changes reaching the run, and the one-line messages when an extra is missing."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -175,6 +176,32 @@ def test_push_logs_typed_params_record_and_tags(active_run: Any) -> None:
     assert _typed(TrainConfig, unflatten(params), "p") == cfg
 
 
+LONG = "k" * 250  # "config." + LONG is over MLflow's 250-character key limit
+LongKeyConfig = make_dataclass("LongKeyConfig", [(LONG, int, field(default=1)), ("lr", float, field(default=0.1))])
+
+
+def test_a_key_over_the_limit_warns_when_the_run_is_re_created_from_params(
+    active_run: Any, server: MLflowServer
+) -> None:
+    """docs/trackers.md: a key too long to be a param lives in the record only; without the
+    record, the value cannot come back, and the pull says so instead of a silent default."""
+    config_utils.push_config(active_run, LongKeyConfig(**{LONG: 7, "lr": 0.5}))
+    run_id = active_run.info.run_id
+    run = _run(run_id)
+    assert f"config.{LONG}" not in run.data.params and run.data.tags["flows.params_in_record"] == LONG
+    nested, text = mlflow_source.pull_run(f"mlflow:{run_id}")
+    assert not text and nested[LONG] == 7  # the record has it
+    server.artifact_file(active_run.info.experiment_id, run_id, "run_record.json").unlink()
+    with pytest.warns(UserWarning) as caught:
+        nested, text = mlflow_source.pull_run(f"mlflow:{run_id}")
+    assert text and nested == {"lr": "0.5"}
+    assert [str(w.message) for w in caught] == [
+        f"mlflow:{run_id}: {LONG!r} was not logged as a param (its name config.{LONG} is longer "
+        "than MLflow's 250 characters) and the run has no run_record.json; keeping the value "
+        "from the lower layers"
+    ]
+
+
 def test_push_twice_is_harmless_a_changed_config_is_one_line(active_run: Any) -> None:
     config_utils.push_config(None, TrainConfig())  # the active run
     config_utils.push_config(active_run, TrainConfig())
@@ -305,11 +332,40 @@ def test_credentials_in_the_tracking_uri_never_reach_the_message(
     assert "pa55" not in message and f"http://127.0.0.1:{port}" in message
 
 
-def test_bad_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FLOWS_MLFLOW_TIMEOUT", "soon")
-    with pytest.raises(RunSourceError) as err:
+@pytest.mark.parametrize("value", ["soon", "inf", "nan", "1e309", "-1", "0"])
+def test_bad_timeout_setting(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """Every FLOWS_* number goes through the one knob parser: finite, in range, one line."""
+    monkeypatch.setenv("FLOWS_MLFLOW_TIMEOUT", value)
+    with pytest.raises(ConfigError) as err:
         mlflow_source.pull_run(f"mlflow:{RUN}")
-    assert str(err.value) == "FLOWS_MLFLOW_TIMEOUT: expected a positive number of seconds, got 'soon'"
+    assert str(err.value) == f"FLOWS_MLFLOW_TIMEOUT: expected a positive number (seconds), got {value!r}"
+
+
+def test_bad_timeout_setting_on_the_command_line_is_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import config_utils, cli_configs as c; config_utils.cli(c.TrainConfig)",
+         "--from-run", f"mlflow:{RUN}"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, **QUIET_ENV, "FLOWS_MLFLOW_TIMEOUT": "inf", "PYTHONPATH": str(Path(__file__).parent)},
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "-c: error: FLOWS_MLFLOW_TIMEOUT: expected a positive number (seconds), got 'inf'"
+    ]
+
+
+def test_a_server_that_dribbles_is_bounded_by_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headers, then a byte every half second: no read ever times out, so the whole pull is
+    bounded by the clock (WHOLE_PULL × the timeout) and says so in one line."""
+    monkeypatch.setenv("FLOWS_MLFLOW_TIMEOUT", "1")
+    with failing_server("dribble") as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        message, elapsed = _timed_failure(f"runs:/{RUN}")
+    assert message == (
+        f"mlflow:{RUN}: the MLflow server at {url} did not finish answering within 3 s "
+        "(3 × the timeout of 1 s; FLOWS_MLFLOW_TIMEOUT)"
+    )
+    assert elapsed < 30  # the server would dribble on for 100,000 half-seconds
 
 
 def test_bare_run_id_without_a_tracking_server(

@@ -102,7 +102,10 @@ def test_a_users_file_of_that_name_is_never_overwritten(tmp_path: Path) -> None:
     (tmp_path / RECORD_NAME).write_text("my notes", encoding="utf-8")
     with pytest.raises(RunSourceError) as exc:
         save_run(TrainConfig(), tmp_path)
-    assert str(exc.value) == f"{tmp_path / RECORD_NAME} exists and is not a run record; not overwriting it"
+    assert str(exc.value) == (
+        f"save_run: {tmp_path / RECORD_NAME} exists and is not a run record; not overwriting it "
+        "(choose another run directory)"
+    )
     assert (tmp_path / RECORD_NAME).read_text() == "my notes"
 
 

@@ -213,7 +213,7 @@ def test_corrupt_run_record(tmp_path: Path) -> None:
     record.write_text("{not json")
     with pytest.raises(RunSourceError) as err:
         pull_config(str(tmp_path))
-    assert str(err.value).startswith(f"run {record}: {record} is not valid JSON (")
+    assert str(err.value).startswith(f"run {record}: {record}:1: not valid JSON: ")
 
 
 def test_online_record_that_is_not_a_record(online: GraphQLServer) -> None:
