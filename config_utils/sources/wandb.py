@@ -262,20 +262,8 @@ def _timeout(timeout: float | None) -> float:
 
     limits: dict[str, Any] = {"minimum": 0, "above": True, "unit": "seconds"}
     if timeout is None:
-        text = os.environ.get("FLOWS_WANDB_TIMEOUT", "").strip()
-        if not text:
-            return DEFAULT_TIMEOUT
-        where = "FLOWS_WANDB_TIMEOUT"
-        value = text
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise RunSourceError(
-            f"{where}: expected a finite number of seconds > 0 (e.g. 6), got {str(value)[:40]!r}"
-        )
-    return seconds
+        return float(env_number("FLOWS_WANDB_TIMEOUT", DEFAULT_TIMEOUT, **limits))
+    return float(parse_number(timeout, knob="timeout", **limits))
 
 
 def _local_path(source: str) -> Path | None:
@@ -403,8 +391,9 @@ def _drop_internal(config: dict[str, Any]) -> dict[str, Any]:
 def _base_url(wandb: Any) -> str:
     """The W&B server the Api will talk to (as ``wandb.Api`` resolves it)."""
     try:
-        from wandb import env
         from wandb.sdk import wandb_setup
+
+        from wandb import env
 
         url = env.get_base_url(wandb_setup.singleton().settings.base_url)
     except Exception:  # noqa: BLE001 - private API moved: fall back to the documented variable
