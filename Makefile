@@ -4,10 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench sweep clean-venv
+.PHONY: demo test lint docs bench sweep clean-venv
 
-# The install shows what it is doing: one line per package as pip collects it (pip's own
-# output filtered; errors still reach the terminal), about a minute and a half on a fresh machine.
+# The install shows what it is doing: one line per package as pip collects it, one as it is
+# installed, and what it is still waiting for after 10 quiet seconds (tools/pip_progress.py:
+# pip's own output summarised; errors still reach the terminal). About a minute and a half on a
+# fresh machine.
 $(STAMP): pyproject.toml constraints.txt
 	@echo "== setting up $(VENV) (once; again only when pyproject.toml or constraints.txt change)"
 	@test -x $(BIN)/python || { echo "   creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -16,8 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "   installing flows-workspace with every extra and the dev tools: torch 2.13 (CPU),"
 	@echo "   Lightning, W&B, gradio, gin, PyYAML, pytest, ruff, mypy, prefigure, hydra, jsonargparse."
 	@echo "   About 1.5 minutes and 2.5 GB on a fresh machine (torch and gradio are most of it):"
-	@bash -o pipefail -c '$(BIN)/python -m pip install --progress-bar off -c constraints.txt -e ".[all,dev]" \
-	  | sed -un "s/^Collecting \([A-Za-z0-9_.-]*\).*/     \1/p"'
+	@$(BIN)/python tools/pip_progress.py install --progress-bar off -c constraints.txt -e ".[all,dev]"
 	@echo "   W&B's published sweep schema for the sweep tests: the sweeps package, alone (its own"
 	@echo "   requirements pin numpy<2, so --no-deps; jsonref is what it reads the schema with)"
 	@$(BIN)/python -m pip install -q --no-deps sweeps==0.3.0 jsonref==1.1.0
@@ -33,13 +34,19 @@ test: $(STAMP)
 	$(BIN)/python -m pytest src/test -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check config_utils prefigure_compat src/test examples bench
+	$(BIN)/ruff check config_utils prefigure_compat src/test examples bench tools
 	$(BIN)/mypy
 
 # A small sweep of the main job (4 trials, 2 at a time; about a minute on 2 cores). Each run is a
 # new sweep directory; running flow_sweep again on the same directory resumes it.
 sweep: $(STAMP)
 	$(BIN)/flow_sweep examples/sweep/train.yaml --parallel 2 --sweep-dir logs/sweeps/train-$$(date +%Y-%m-%d_%H-%M-%S)
+
+# The documentation site (MkDocs + Material; API reference from the docstrings) into site/.
+# --strict: a dead link, a missing anchor or an API name that no longer resolves fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "== the site is in site/: open site/index.html, or run $(BIN)/mkdocs serve"
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

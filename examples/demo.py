@@ -77,8 +77,9 @@ def next_steps(first_run: Path) -> str:
    python examples/train.py --max-steps 20000 --log-every 1000 --run-name steer-me
        # about a minute: meanwhile edit logs/train/steer-me/ofc.ini (optim.lr, loss.lam, log_every)
    python examples/train.py --wandb-config {shown} --loss.lam 0.5 --print-config
-   flow_init && flow_create --name exp1      # a workspace of your own (see README.md)
-   README.md, "A 5-minute tour": every block there runs as written."""
+   flow_init && flow_create --name exp1      # a workspace of your own (docs/workspaces.md)
+   make docs                                 # the documentation site, in site/index.html;
+                                             # start with docs/getting-started.md"""
 
 
 def flat(d: dict, prefix: str = "") -> dict:

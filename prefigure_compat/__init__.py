@@ -14,7 +14,7 @@ same inputs. ``import prefigure_compat`` imports only the standard library (argp
 wandb, gradio, torch or tyro; W&B and the OFC load ``config_utils`` when they are used.
 
 Every difference from prefigure, with the reason and the test that pins it, is in one table:
-README.md, section "Differences from prefigure" (the policy: docs/design.md, "prefigure_compat
+docs/prefigure-differences.md (the policy: docs/design.md, "prefigure_compat
 policy"). ``prefigure_compat.prefigure`` and
 ``prefigure_compat.ofc`` mirror prefigure's two modules (same exported names), so
 ``from prefigure.prefigure import get_all_args`` and ``from prefigure.ofc import OFC`` also

@@ -15,7 +15,7 @@ argument steerable. A steerable name that is not an argument is ignored with a w
 README's own example lists ``learning_rate``, which its example ``defaults.ini`` lacks).
 Changes are not logged to W&B by this class: prefigure scripts log what ``update()`` returns
 themselves (prefigure's README pattern), and logging here too would record each change twice.
-Every remaining difference is listed in the README ("Differences from prefigure").
+Every remaining difference is listed in docs/prefigure-differences.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Why this module exists: scripts written for prefigure import the OFC class from 
 (``from prefigure.ofc import OFC``), some with ``import *``. This module exports the names
 prefigure 0.0.10's ``prefigure/ofc.py`` does; ``gr`` (gradio), ``gb`` (gradio.blocks) and
 ``wandb`` are imported at first use (gradio alone costs ~6 s), so the import stays light.
-Differences from prefigure: README, "Differences from prefigure".
+Differences from prefigure: docs/prefigure-differences.md.
 """
 
 from __future__ import annotations

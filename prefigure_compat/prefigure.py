@@ -6,8 +6,8 @@ Changing the package name must be the only edit, so this module exports exactly 
 prefigure 0.0.10's ``prefigure/prefigure.py`` does (it has no ``__all__``, so ``import *``
 hands over every public name, the modules it imported included). ``wandb`` and ``distutils``
 are :class:`~prefigure_compat._lazy.LazyModule` objects: imported at first use, so this
-import stays as cheap as ``argparse``. Differences from prefigure: README, "Differences from
-prefigure".
+import stays as cheap as ``argparse``. Differences from prefigure:
+docs/prefigure-differences.md.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ case here runs both implementations in the same working directory with the same 
 (and, for pulls, the same loopback W&B server) and asserts equal Namespaces — same keys, same
 order, same values, same types — or the same exit status.
 
-Where prefigure is wrong (README, "Differences from prefigure"), the DIFFERENCES cases pin
+Where prefigure is wrong (docs/prefigure-differences.md), the DIFFERENCES cases pin
 both sides: prefigure's known-wrong result and ours; ``test_compat_fixes.py`` has one test per
 fix without prefigure.
 

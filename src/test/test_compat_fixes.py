@@ -1,4 +1,4 @@
-"""One test per documented difference from prefigure 0.0.10 (README, "Differences from prefigure").
+"""One test per documented difference from prefigure 0.0.10 (docs/prefigure-differences.md).
 
 Why: each of these is a place where prefigure silently does the wrong thing and a user's
 legacy script relies on us doing the right one. prefigure's side of each difference is pinned

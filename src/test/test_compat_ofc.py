@@ -173,7 +173,7 @@ def test_on_change_callback(ofc: OFC) -> None:
     assert seen == [(0.5, 0.001)]
 
 
-# --- listed differences from prefigure's OFC (README, "Differences from prefigure") -----------
+# --- listed differences from prefigure's OFC (docs/prefigure-differences.md) ------------
 
 def test_file_holds_only_steerable_keys_with_header_and_types_mode_0600(ofc: OFC) -> None:
     """prefigure wrote every argument, bare, with the umask's mode; here only the steerable

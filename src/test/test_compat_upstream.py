@@ -441,14 +441,14 @@ def test_ofc_test_example_runs_with_wandb_offline(tmp_path: Path) -> None:
     assert len(run_dirs) == 1
 
 
-# --- the README's table of differences names tests that exist -------------------------------
+# --- the table of differences (docs/prefigure-differences.md) names tests that exist ---------
 
-def test_every_difference_in_the_readme_names_an_existing_test() -> None:
-    """Each row of README "Differences from prefigure" ends with the test that pins it."""
+def test_every_difference_in_the_docs_names_an_existing_test() -> None:
+    """Each row of docs/prefigure-differences.md ends with the test that pins it."""
     import re
 
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Differences from prefigure\n", 1)[1].split("\n## ", 1)[0]
+    page = (ROOT / "docs" / "prefigure-differences.md").read_text()
+    section = page.split("# Differences from prefigure\n", 1)[1].split("\n## ", 1)[0]
     files = {"fixes": "test_compat_fixes.py", "ofc": "test_compat_ofc.py",
              "upstream": "test_compat_upstream.py", "diff": "test_compat_differential.py"}
     rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| ---")][1:]
