@@ -94,7 +94,20 @@ class Cluster:
             return ""
 
     def stop(self) -> None:
-        """SIGTERM each daemon (the node first), SIGKILL what is still alive after 10 s."""
+        """Cancel every job, SIGTERM each daemon (the node first; SIGKILL after 10 s), then
+        SIGKILL whatever of a job is left (a batch script, srun, a program): each found by the
+        cluster's ``SLURM_CONF`` in its environment, which only this cluster's processes have."""
+        env = {**os.environ, **self.env}
+        if self.procs.get("slurmctld") is not None and self.procs["slurmctld"].poll() is None:
+            ids = subprocess.run(["squeue", "--noheader", "--format=%A"], capture_output=True, text=True,
+                                 env=env, timeout=30).stdout.split()
+            if ids:
+                subprocess.run(["scancel", *ids], capture_output=True, env=env, timeout=30)
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and subprocess.run(
+                        ["squeue", "--noheader", "--states=RUNNING,COMPLETING,CONFIGURING"], capture_output=True,
+                        text=True, env=env, timeout=30).stdout.strip():
+                    time.sleep(0.2)
         for name in ("slurmd", "slurmctld", "munged"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
@@ -104,8 +117,7 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        # slurmd may leave a slurmstepd of a job it was running: it is ours too
-        for pid in _stepds(self.root):
+        for pid in job_processes(self.conf):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -118,18 +130,20 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _stepds(root: Path) -> list[int]:
-    """slurmstepd processes whose command line names our spool directory's cluster config."""
+def job_processes(conf: Path) -> list[int]:
+    """Live processes (not zombies) started for the cluster of ``conf``: slurmstepd, batch
+    scripts, srun and the programs, all of which carry ``SLURM_CONF=conf``."""
+    mark = f"SLURM_CONF={conf}".encode()
     out = []
     for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
             continue
         try:
-            comm = (p / "comm").read_text().strip()
             environ = (p / "environ").read_bytes()
+            status = (p / "status").read_text()
         except OSError:
             continue
-        if comm == "slurmstepd" and f"SLURM_CONF={root}".encode() in environ:
+        if mark in environ.split(b"\0") and "\nState:\tZ" not in status:
             out.append(int(p.name))
     return out
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal  # noqa: F401 - SIGKILL in the re-attach case
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ def cluster() -> Iterator[slurm_cluster.Cluster]:
     if why:
         pytest.skip(why)
     c = slurm_cluster.start()
-    pids = c.pids()
+    pids, conf = c.pids(), c.conf
     try:
         yield c
     finally:
@@ -46,6 +47,7 @@ def cluster() -> Iterator[slurm_cluster.Cluster]:
         left = [pid for pid in pids if Path(f"/proc/{pid}").exists()
                 and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
         assert not left, f"daemons left running: {left}"
+        assert not slurm_cluster.job_processes(conf), "processes of SLURM jobs left running"
 
 
 def write_spec(tmp_path: Path, body: str, program: Path = PROGRAM, name: str = "s.yaml") -> Path:
@@ -149,3 +151,159 @@ def test_bad_partition_is_refused_before_any_submission(cluster: slurm_cluster.C
                            "(did you mean 'debug'?); partitions: debug\n")
     assert not (tmp_path / "sw").exists()
     assert squeue() == before  # nothing submitted
+
+
+def test_scancelled_trial_fails_then_its_retry_completes(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
+    """Trial 0 hangs on its first attempt; ``scancel`` kills its job: the attempt counts as
+    failed (recorded with the job id), and ``--retries 1`` submits it again, which completes.
+    Trial 1 crashes every time: retried once, then failed with both attempts kept."""
+    log = tmp_path / "marks.log"
+    spec = write_spec(tmp_path, GRID_HEAD + "  crash: {values: [false, true]}\n  hang: {value: [0]}\n"
+                      f"  log: {{value: '{log}'}}\n")
+    sweep_dir = tmp_path / "sw"
+    args = [*FLOW_SWEEP, spec, "--engine", "slurm", "--sweep-dir", sweep_dir, "--retries", "1"]
+    ctl = subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_for(lambda: marks(log)[0].get("0"), what="trial 0 to start")
+        job = json.loads((sweep_dir / "trials" / "0000" / "slurm_job.json").read_text())["job_id"]
+        subprocess.run(["scancel", job], check=True)
+        out, _ = ctl.communicate(timeout=120)
+    finally:
+        if ctl.poll() is None:
+            ctl.kill()
+            ctl.wait()
+    assert ctl.returncode == 0, out
+    assert "trial 0 FAILED after" in out and f"(job {job}), runs again: retry 1 of 1: attempt 1 failed: SLURM job {job} was cancelled" in out
+    rows = {r["trial"]: r for r in read_csv(sweep_dir / "results.csv")}
+    assert rows["0"]["status"] == "complete"
+    assert rows["0"]["reruns"] == f"retry 1 of 1: attempt 1 failed: SLURM job {job} was cancelled (scancel or an administrator)"
+    assert rows["1"]["status"] == "failed" and rows["1"]["error"].startswith("exit status 3")
+    assert rows["1"]["reruns"].startswith("retry 1 of 1: attempt 1 failed: exit status 3")
+    assert (sweep_dir / "trials" / "0000.attempt-1" / "slurm_job.json").exists()  # the failed attempt, kept
+    assert (sweep_dir / "trials" / "0001.attempt-1" / "slurm_result.json").exists()
+    assert marks(log)[1] == {"0": 1}  # trial 0 ran to its end once; trial 1 never did
+    entries = journal(sweep_dir)
+    assert [e["trials"] for e in entries if "trials" in e] in ([[0, 1], [1], [0]], [[0, 1], [0], [1]], [[0, 1], [0, 1]])
+
+
+def test_detach_then_reattach_after_the_controller_was_killed(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
+    """``--detach`` submits the array and exits; a foreground controller re-attaches and is
+    SIGKILLed mid-sweep; the jobs run on; the next one records what ended and follows the rest.
+    No trial is submitted or run twice."""
+    log = tmp_path / "marks.log"
+    spec = write_spec(tmp_path, GRID_HEAD + "  width: {values: [4, 8, 12, 16]}\n  sleep: {value: 3.0}\n"
+                      f"  log: {{value: '{log}'}}\n")
+    sweep_dir = tmp_path / "sw"
+    base = [spec, "--engine", "slurm", "--sweep-dir", sweep_dir, "--parallel", "1"]
+    first = flow_sweep([*base, "--detach"], tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "detached: 4 trial(s) in SLURM (job " in first.stdout
+    ids = journal(sweep_dir)[1]["jobs"]
+    # a foreground controller re-attaches; kill it while trials run
+    ctl = subprocess.Popen([*FLOW_SWEEP, *map(str, base)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(ctl.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:  # killed once it has recorded a trial's end, while the others run or wait
+        wait_for(lambda: any(" complete in " in line for line in lines), what="the controller to record a trial")
+        ctl.send_signal(signal.SIGKILL)
+        ctl.wait(timeout=30)
+    finally:
+        if ctl.poll() is None:
+            ctl.kill()
+            ctl.wait()
+    reader.join(timeout=10)
+    out = "".join(lines)
+    assert "re-attaching: 0 trial(s) ended before, 4 in SLURM" in out
+    assert len(marks(log)[1]) < 4, out
+    assert any(state in ("PENDING", "RUNNING") for _, state, *_ in squeue(f"--name={json.loads((sweep_dir / 'sweep.json').read_text())['id']}"))
+    last = flow_sweep(base, tmp_path)
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert "re-attaching:" in last.stdout and "submitted" not in last.stdout  # nothing submitted again
+    rows = read_csv(sweep_dir / "results.csv")
+    assert sorted(r["width"] for r in rows) == ["12", "16", "4", "8"]
+    assert all(r["status"] == "complete" and not r["reruns"] for r in rows)
+    starts, ends = marks(log)
+    assert starts == ends == {str(n): 1 for n in range(4)}  # every trial ran exactly once
+    assert [e.get("jobs") for e in journal(sweep_dir) if "jobs" in e] == [ids]  # one submission in all
+    again = flow_sweep(base, tmp_path)  # a finished sweep: nothing to do
+    assert again.returncode == 0 and "submitted" not in again.stdout
+
+
+RESUMABLE = '''"""A resumable trial: STEPS one-second steps, a checkpoint in the run directory after each;
+started again (after a requeue) it goes on from the checkpoint."""
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import config_utils
+
+
+@dataclass
+class Config:
+    steps: int = 40
+
+
+def main() -> None:
+    cfg = config_utils.cli(Config, config_file=None)
+    ckpt = Path(os.environ["FLOWS_RUN_DIR"]) / "checkpoint.json"
+    step = json.loads(ckpt.read_text())["step"] if ckpt.exists() else 0
+    print(f"starting at step {step}", flush=True)
+    while step < cfg.steps:
+        time.sleep(1)
+        step += 1
+        tmp = ckpt.with_name("checkpoint.tmp")
+        tmp.write_text(json.dumps({"step": step}))
+        os.replace(tmp, ckpt)
+    config_utils.report(loss=1.0 / cfg.steps)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
+    """A 40-second trial under a one-minute limit with the warning 55 s before it: SLURM
+    signals the job, submitit requeues it, the program is stopped and later resumes from its
+    checkpoint in the same run directory; the trial completes once."""
+    program = tmp_path / "resumable.py"
+    program.write_text(RESUMABLE)
+    spec = write_spec(tmp_path, GRID_HEAD + "  steps: {value: 40}\n", program=program)
+    sweep_dir = tmp_path / "sw"
+    ctl = subprocess.Popen([*FLOW_SWEEP, str(spec), "--engine", "slurm", "--sweep-dir", str(sweep_dir),
+                            "--slurm-time", "1", "--slurm-option", "signal=USR2@55"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    released: list[str] = []
+    try:
+        # SLURM holds a requeued job (reason BeginTime) for a while before it may start again;
+        # let it start at once, as an administrator can, so the test does not wait for that
+        deadline = time.monotonic() + 150
+        while ctl.poll() is None and time.monotonic() < deadline:
+            for job_id, state, reason, _ in squeue():
+                if state == "PENDING" and reason == "BeginTime":
+                    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True)
+                    released.append(job_id)
+            time.sleep(0.5)
+        out, _ = ctl.communicate(timeout=30)
+    finally:
+        if ctl.poll() is None:
+            ctl.kill()
+            ctl.wait()
+    assert ctl.returncode == 0, out
+    assert released, out
+    assert f"trial 0: SLURM requeued job {released[0]} (time limit or preemption)" in out
+    rows = read_csv(sweep_dir / "results.csv")
+    assert [(r["status"], r["loss"], r["reruns"]) for r in rows] == [("complete", "0.025", "")]
+    run_dir = Path(rows[0]["run_dir"])
+    log = (run_dir / "output.log").read_text()
+    starts = [int(line.split()[-1]) for line in log.splitlines() if line.startswith("starting at step")]
+    assert starts[0] == 0 and len(starts) >= 2 and 0 < starts[1] < 40, log  # resumed, not restarted
+    assert "SLURM signalled the job (time limit or preemption)" in log
+    assert json.loads((run_dir / "slurm_job.json").read_text())["restarts"] >= 1
+    assert json.loads((run_dir / "slurm_result.json").read_text())["exit_code"] == 0
