@@ -73,6 +73,9 @@ SECTION = "OFC"
 HEADER = "# flows-workspace on-the-fly control (OFC) file"
 _OWNER_TAG = "owner:"
 _RECENT_MTIME_S = 2.0  # file timestamps are coarse (one kernel tick): re-read recent files
+# A version saved this soon after a page submit, still holding the submitted keys' values from
+# before the submit, was written from the file as it was before the submit (see poll()).
+STALE_WRITE_S = 1.0
 # An OFC file holds a few keys; anything bigger is not one (and is never read whole).
 MAX_FILE_BYTES = 1024 * 1024
 _HEADER_LINES = (
@@ -235,6 +238,53 @@ def atomic_write(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def _prepare(path: Path, text: str) -> str:
+    """A temp file beside ``path`` holding ``text``, already on disk (fsync): the slow part of a
+    write, done before the last look at ``path`` so the rename follows that look at once."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _unlink(path: str | Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+_RENAME_EXCHANGE = 2
+_renameat2: Any = None
+
+
+def _exchange(tmp: str, path: Path) -> bool:
+    """Swap ``tmp`` and ``path`` in one step (Linux ``renameat2(RENAME_EXCHANGE)``): ``path``
+    gets the new text and ``tmp`` what ``path`` held at that instant, so a version another
+    writer saved a moment before is not destroyed but handed back. False where the system
+    cannot (the caller then renames over ``path``)."""
+    global _renameat2
+    if _renameat2 is None:
+        _renameat2 = False
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+                _renameat2 = fn
+    if not _renameat2 or not path.exists():
+        return False
+    at_cwd = -100
+    return bool(_renameat2(at_cwd, os.fsencode(tmp), at_cwd, os.fsencode(path), _RENAME_EXCHANGE) == 0)
 
 
 class FileProblem(Exception):
@@ -428,6 +478,8 @@ class OFC:
         self._lock = threading.RLock()
         self._dirty = False
         self._staged: dict[str, tuple[Any, str, str | None]] = {}
+        # recent page submits: (time written, {key: (value before, value submitted)})
+        self._submits: list[tuple[float, dict[str, tuple[Any, Any]]]] = []
         self._metrics_problem = False
         self._plot_stale = False  # metrics recorded since the last PNG
         self.plot_png = plot_png
@@ -800,13 +852,52 @@ class OFC:
             else:
                 parsed = parse_text(text, str(path))
                 changes, problems = self._validate(parsed, str(path), require_all=True)
+            kept = self._stale_reverts(changes, st.st_mtime)
+            for key in kept:
+                del changes[key]
             self._file_values.update(changes)
             self._done_text = text
             self._seen_text = None
+            if kept:
+                self._restore_submitted(text, kept, sig)
             new_problems = [p for p in problems if p not in self._active_problems]
             self._active_problems = set(problems)
             self._stage(changes, new_problems, "file")
         return True
+
+    def _stale_reverts(self, changes: Mapping[str, Any], mtime: float) -> dict[str, Any]:
+        """Keys a version sets back to their value from before a page submit it cannot have
+        seen: saved within :data:`STALE_WRITE_S` of the submit, by a writer that read the file
+        just before it (a script's read-modify-write, an editor saving its buffer). The
+        submitted value stays (``{key: submitted value}``); the version's other edits apply.
+        A person who means to undo a submit does so after seeing it, later than that."""
+        kept: dict[str, Any] = {}
+        for when, submitted in self._submits:
+            if abs(mtime - when) >= STALE_WRITE_S:
+                continue
+            for key, (before, new) in submitted.items():
+                if (
+                    key in changes
+                    and _same(changes[key], before)
+                    and _same(self._file_values.get(key), new)
+                ):
+                    kept[key] = new
+        return kept
+
+    def _restore_submitted(self, text: str, kept: Mapping[str, Any], sig: Any) -> None:
+        """Put the kept submitted values back into the file (only the version just processed
+        is rewritten; a newer one is left for the next poll)."""
+        merged = self._merge_into(text, kept, "file")
+        if isinstance(merged, dict) or _signature(self.ofc_file) != sig:
+            return
+        tmp = _prepare(self.ofc_file, merged)
+        try:
+            if _signature(self.ofc_file) == sig:
+                os.replace(tmp, self.ofc_file)
+                self._done_text = merged
+        finally:
+            _unlink(tmp)
+        log.info("OFC: %s kept from the page (a stale save set it back)", ", ".join(kept))
 
     def _stage(
         self, changes: Mapping[str, Any], problems: list[str], source: str, user: str | None = None
@@ -1079,6 +1170,9 @@ class OFC:
             if isinstance(written, dict):
                 return written
             diff = {k: v for k, v in typed.items() if not _same(v, self._file_values.get(k))}
+            now = time.time()
+            self._submits = [x for x in self._submits if now - x[0] < STALE_WRITE_S]
+            self._submits.append((now, {k: (self._file_values.get(k), v) for k, v in diff.items()}))
             self._file_values.update(diff)
             self._stage(diff, [], source, user)
         return {}
@@ -1092,10 +1186,15 @@ class OFC:
         other line stays as that person wrote it; the watcher then applies their edits as
         usual. A changed file that is not complete (no final line break, keys missing, a key
         set twice) is not merged into: the submit is refused with a message saying so.
+
+        The new text is on disk (fsync) before the last look at the file, and then swapped
+        with it in one step (:func:`_exchange`): when another writer saved in between, its
+        version comes back from the swap and the submit is merged into it, so neither is lost.
         Returns ``{key: message}`` on refusal, None when written.
         """
         path = self.ofc_file
-        for _attempt in range(5):
+        slipped: str | None = None  # a version another writer saved while we swapped
+        for _attempt in range(20):
             try:
                 disk: str | None = read_file_text(path)
                 before = _signature(path)
@@ -1103,22 +1202,51 @@ class OFC:
                 disk, before = None, None
             except (OSError, FileProblem) as exc:
                 return {k: f"{source}: {exc}; nothing written" for k in typed}
-            if disk is None or disk == self._done_text:
+            base = disk if slipped is None else slipped
+            if base is None or base == self._done_text:
                 text = self.render({**self._file_values, **typed})
                 seen = True
             else:
-                merged = self._merge_into(disk, typed, source)
+                merged = self._merge_into(base, typed, source)
                 if isinstance(merged, dict):
                     return merged
                 text, seen = merged, False
-            if _signature(path) != before:
-                continue  # written again while we merged: merge into the newer version
-            atomic_write(path, text)
+            tmp = _prepare(path, text)
+            try:
+                if _signature(path) != before:
+                    continue  # written again while we prepared: start from the newer version
+                if _exchange(tmp, path):
+                    back = self._swapped_out(tmp)
+                    if back is not None and back != disk:
+                        slipped = back  # another writer's version: merge into it, write again
+                        continue
+                else:
+                    os.replace(tmp, path)
+            finally:
+                _unlink(tmp)
             if seen:
                 self._done_text = text
                 self._seen_text = None
             return None
         return {k: f"{source}: {path} keeps changing; nothing written, submit again" for k in typed}
+
+    def _swapped_out(self, tmp: str) -> str | None:
+        """The version :func:`_exchange` handed back. A writer that rewrites in place may still
+        be writing it: wait (at most 0.1 s) until it is complete. None when unreadable."""
+        text: str | None = None
+        for _ in range(100):
+            try:
+                text = read_file_text(Path(tmp))
+            except (OSError, FileProblem):
+                return text
+            parsed = parse_text(text, str(self.ofc_file))
+            complete = parsed.terminated and all(
+                k in parsed.entries or k in parsed.rejected for k in self.steerables
+            )
+            if complete:
+                return text
+            time.sleep(0.001)
+        return text
 
     def _merge_into(self, disk: str, typed: Mapping[str, Any], source: str) -> str | dict[str, str]:
         """``disk`` with the lines of the ``typed`` keys replaced, or refusal messages."""
