@@ -31,11 +31,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	@echo "== the whole suite: a few minutes on 2 cores. Collecting the tests takes a while (they"
 	@echo "   import torch, Lightning, gradio); then a dot per test (.venv/bin/pytest -m 'not slow' skips the slow ones)."
+	@echo "   The order is random (pytest-randomly); the seed is printed at the end to replay it."
 	$(BIN)/python -m pytest src/test -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check config_utils prefigure_compat src/test examples bench tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the layering contract in pyproject.toml (docs/design.md)
 
 # A small sweep of the main job (4 trials, 2 at a time; about a minute on 2 cores). Each run is a
 # new sweep directory; running flow_sweep again on the same directory resumes it.

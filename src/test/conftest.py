@@ -51,3 +51,13 @@ def artifacts_dir() -> Path:
     """Where tests leave files for people to look at (screenshots); kept after the run."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Tests run in random order (pytest-randomly); the seed is printed even with ``-q`` so
+    that an order-dependent failure can be replayed."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and config.pluginmanager.hasplugin("randomly"):
+        terminalreporter.write_line(
+            f"random order seed: {seed} (replay this order: pytest --randomly-seed={seed})"
+        )
