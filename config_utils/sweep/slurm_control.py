@@ -76,7 +76,7 @@ def slurm_options(args: argparse.Namespace) -> dict[str, Any]:
                                           ("--slurm-time", args.slurm_time), ("--slurm-mem", args.slurm_mem),
                                           ("--slurm-option", args.slurm_options)) if value]
         if given:
-            raise ConfigError(f"{', '.join(given)}: need --engine slurm")
+            raise ConfigError(f"{', '.join(given)}: only with --engine slurm")
     return {"retries": args.retries, "detach": args.detach, "slurm_partition": args.slurm_partition,
             "slurm_time": args.slurm_time, "slurm_mem": args.slurm_mem, "slurm_options": list(args.slurm_options)}
 

@@ -9,7 +9,9 @@ written by the test), run by real SLURM jobs that submitit submits; nothing is m
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 import signal
@@ -29,8 +31,6 @@ GRID_HEAD = "method: grid\nmetric: {name: loss, goal: minimize}\nparameters:\n"
 
 sys.path.insert(0, str(HERE))
 import slurm_cluster  # noqa: E402
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,7 @@ def marks(log: Path) -> tuple[dict[str, int], dict[str, int]]:
 # ------------------------------------------------------------------------------ the cases
 
 
+@pytest.mark.slow
 def test_grid_sweep_runs_as_one_job_array(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
     """Four grid trials: one sbatch (an array, two at a time); every trial keeps its run
     directory, run record with sweep provenance, metrics, and is re-created from it."""
@@ -141,6 +142,7 @@ def test_grid_sweep_runs_as_one_job_array(cluster: slurm_cluster.Cluster, tmp_pa
     assert json.loads(again.stdout)["config"] == json.loads((run_dir / "run_record.json").read_text())["config"]
 
 
+@pytest.mark.slow
 def test_bad_partition_is_refused_before_any_submission(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
     spec = write_spec(tmp_path, GRID_HEAD + "  width: {values: [4, 8]}\n")
     before = squeue()
@@ -153,6 +155,7 @@ def test_bad_partition_is_refused_before_any_submission(cluster: slurm_cluster.C
     assert squeue() == before  # nothing submitted
 
 
+@pytest.mark.slow
 def test_scancelled_trial_fails_then_its_retry_completes(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
     """Trial 0 hangs on its first attempt; ``scancel`` kills its job: the attempt counts as
     failed (recorded with the job id), and ``--retries 1`` submits it again, which completes.
@@ -187,6 +190,7 @@ def test_scancelled_trial_fails_then_its_retry_completes(cluster: slurm_cluster.
     assert [e["trials"] for e in entries if "trials" in e] in ([[0, 1], [1], [0]], [[0, 1], [0], [1]], [[0, 1], [0, 1]])
 
 
+@pytest.mark.slow
 def test_detach_then_reattach_after_the_controller_was_killed(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
     """``--detach`` submits the array and exits; a foreground controller re-attaches and is
     SIGKILLed mid-sweep; the jobs run on; the next one records what ended and follows the rest.
@@ -267,6 +271,7 @@ if __name__ == "__main__":
 '''
 
 
+@pytest.mark.slow
 def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
     """A 40-second trial under a one-minute limit with the warning 55 s before it: SLURM
     signals the job, submitit requeues it, the program is stopped and later resumes from its
@@ -307,3 +312,61 @@ def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluste
     assert "SLURM signalled the job (time limit or preemption)" in log
     assert json.loads((run_dir / "slurm_job.json").read_text())["restarts"] >= 1
     assert json.loads((run_dir / "slurm_result.json").read_text())["exit_code"] == 0
+
+
+# ------------------------------------------------------------------------------ without a cluster
+
+BAD_OPTIONS = [
+    pytest.param(["--detach"], "--detach: only with --engine slurm", id="detach-local"),
+    pytest.param(["--slurm-time", "1", "--slurm-mem", "2G"], "--slurm-time, --slurm-mem: only with --engine slurm",
+                 id="slurm-options-local"),
+    pytest.param(["--engine", "slurm", "--slurm-time", "1h"],
+                 "--slurm-time: expected a SLURM time (MINUTES, H:M:S or D-H:M:S), got '1h'", id="time"),
+    pytest.param(["--engine", "slurm", "--slurm-mem", "lots"],
+                 "--slurm-mem: expected a SLURM memory size such as 4G or 500M, got 'lots'", id="mem"),
+    pytest.param(["--engine", "slurm", "--slurm-option", "array=0-9"],
+                 "--slurm-option array: set by flow_sweep itself; it cannot be changed", id="option-taken"),
+    pytest.param(["--engine", "slurm", "--slurm-option", "=x"],
+                 "--slurm-option: expected KEY=VALUE (an sbatch option such as qos=high or --constraint=a100), "
+                 "got '=x'", id="option-malformed"),
+    pytest.param(["--engine", "slurm", "--gpus-per-trial", "0.5"],
+                 "--gpus-per-trial: SLURM hands out whole GPUs, got 0.5", id="fractional-gpu"),
+    pytest.param(["--retries", "-1"], "argument --retries: expected a whole number from 0 to 100, got '-1'",
+                 id="retries"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), BAD_OPTIONS)
+def test_bad_slurm_options_are_one_line_and_exit_2(tmp_path: Path, extra: list[str], message: str) -> None:
+    from config_utils.sweep import cli
+
+    spec = write_spec(tmp_path, GRID_HEAD + "  width: {values: [4]}\n")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = cli.main([str(spec), "--sweep-dir", str(tmp_path / "sw"), *extra])
+        except SystemExit as exc:  # argparse
+            code = int(exc.code or 0)
+    assert code == 2
+    lines = err.getvalue().splitlines()
+    assert lines[-1] == f"flow_sweep: error: {message}", err.getvalue()
+    assert not (tmp_path / "sw").exists()
+
+
+def test_retries_on_the_local_engine(tmp_path: Path) -> None:
+    """``--retries`` on the local engine: trial 0 hangs on its first attempt and is killed at
+    its timeout, then completes; trial 1 crashes on every attempt and fails after two
+    retries. Each failed attempt keeps its run directory and is listed in the results."""
+    spec = write_spec(tmp_path, GRID_HEAD + "  crash: {values: [false, true]}\n  hang: {value: [0]}\n")
+    sweep_dir = tmp_path / "sw"
+    proc = flow_sweep([spec, "--sweep-dir", sweep_dir, "--retries", "2", "--timeout", "4", "--parallel", "2"],
+                      tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["trial"]: r for r in read_csv(sweep_dir / "results.csv")}
+    assert rows["0"]["status"] == "complete"
+    assert rows["0"]["reruns"] == "retry 1 of 2: attempt 1 failed: timed out after 4 s"
+    assert rows["1"]["status"] == "failed"
+    assert rows["1"]["reruns"].count("retry ") == 2 and "attempt 2 failed: exit status 3" in rows["1"]["reruns"]
+    assert sorted(p.name for p in (sweep_dir / "trials").iterdir()) == [
+        "0000", "0000.attempt-1", "0001", "0001.attempt-1", "0001.attempt-2"]
+    assert "trial 0 FAILED after" in proc.stdout and "runs again: retry 1 of 2" in proc.stdout

@@ -116,10 +116,6 @@ def check_cluster(settings: SlurmSettings) -> Partition:
     """Everything SLURM can refuse, checked before the first submission: submitit installed,
     SLURM's commands present, the partition exists (by name, with the closest names), the
     resources are whole numbers and the pass-through options are well formed."""
-    try:
-        import submitit  # noqa: F401
-    except ImportError:
-        raise SlurmError("the slurm engine needs submitit: pip install 'flows-workspace[slurm]'") from None
     for opt in settings.options:
         parse_option(opt)
     gpus = settings.gpus_per_trial or 0
@@ -129,6 +125,10 @@ def check_cluster(settings: SlurmSettings) -> Partition:
         parse_time(settings.time)
     if settings.mem is not None and not re.fullmatch(r"\d+(\.\d+)?[KMGT]?B?", settings.mem.strip(), re.I):
         raise SlurmError(f"--slurm-mem: expected a SLURM memory size such as 4G or 500M, got {settings.mem!r}")
+    try:
+        import submitit  # noqa: F401
+    except ImportError:
+        raise SlurmError("the slurm engine needs submitit: pip install 'flows-workspace[slurm]'") from None
     if shutil.which("sbatch") is None or shutil.which("squeue") is None:
         raise SlurmError("the slurm engine needs SLURM's commands (sbatch, squeue, scontrol) on PATH")
     proc = _run(["scontrol", "show", "partition", "--oneliner"])
