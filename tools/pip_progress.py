@@ -92,8 +92,7 @@ class Progress:
             self.queue = list(names)
             self.total = len(names)
             self.before = installed(self.site)
-        self.say(f"   installing {len(names)} packages into {self.site.parent.parent.parent.name}/ "
-                 "(torch and gradio take longest):")
+        self.say(f"   installing {len(names)} packages into {self.site.parent.parent.parent.name}/:")
         self._next()
 
     def _next(self) -> None:
