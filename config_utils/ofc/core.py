@@ -44,6 +44,7 @@ import argparse
 import dataclasses
 import datetime as _dt
 import enum
+import errno
 import json
 import logging
 import math
@@ -292,38 +293,20 @@ class FileProblem(Exception):
 
 
 def read_file_text(path: Path) -> str:
-    """The text of the OFC file: a regular file of at most :data:`MAX_FILE_BYTES`, UTF-8.
-
-    Never blocks and never reads without bound: the path is opened non-blocking (a FIFO put
-    in its place would otherwise block forever) and checked to be a regular file before a
-    byte is read (a symlink to ``/dev/zero`` would otherwise fill the memory). Raises
-    :class:`FileNotFoundError` when there is no file and :class:`FileProblem` (one line) for
-    anything else that is not an OFC file version.
+    """The text of the OFC file: a regular file of at most :data:`MAX_FILE_BYTES`, UTF-8,
+    read by the house's one bounded reader (:func:`config_utils.readers.read_text`: opened
+    non-blocking, checked to be a regular file before a byte is read, never more than the
+    limit). Raises :class:`FileNotFoundError` when there is no file and :class:`FileProblem`
+    (one line) for anything else that is not an OFC file version.
     """
+    from ..readers import ReadProblem, read_text
+
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise FileProblem(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise FileProblem(f"{path}: not a regular file ({_file_kind(st.st_mode)}); ignored")
-        if st.st_size > MAX_FILE_BYTES:
-            raise FileProblem(
-                f"{path}: {st.st_size} bytes, more than an OFC file can be "
-                f"({MAX_FILE_BYTES} bytes); ignored"
-            )
-        data = os.read(fd, MAX_FILE_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise FileProblem(f"{path}: more than {MAX_FILE_BYTES} bytes; ignored")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileProblem(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); ignored") from None
+        return read_text(path, limit=MAX_FILE_BYTES)
+    except ReadProblem as exc:
+        if exc.kind == "missing":
+            raise FileNotFoundError(errno.ENOENT, "no such file", str(path)) from None
+        raise FileProblem(f"{path}: {exc.detail}; ignored") from None
 
 
 def _signature(path: Path) -> tuple[int, int, int, int] | None:

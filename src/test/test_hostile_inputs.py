@@ -426,7 +426,7 @@ def test_oversized_file_is_not_read(tmp_path: Path) -> None:
         path = ofc.ofc_file
         atomic_write(path, path.read_text() + "#" * MAX_FILE_BYTES + "\n")
         settle(ofc)
-        with pytest.warns(OFCWarning, match=r"bytes, more than an OFC file can be \(1048576 bytes\); ignored"):
+        with pytest.warns(OFCWarning, match=r"bytes, more than the 1 MiB allowed; ignored"):
             ofc.update()
 
 
