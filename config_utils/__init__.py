@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 
 # public name -> (module, attribute); loaded on first access.
 _LAZY: dict[str, tuple[str, str]] = {
-    "cli": (".command_line", "cli"),
+    "cli": (".cli", ""),  # a callable module: config_utils.cli(...) and config_utils.cli.tyro_subcommand
     "last_parsed": (".command_line", "last_parsed"),
     "save_run": (".sources.runs", "save_run"),
     "load_run": (".sources.runs", "load_run"),

@@ -472,8 +472,18 @@ def cli(
         _last_parsed = cfg
         return _done(cfg, cfg, opts, argv, "fast")
     if _wants_help(rest) and add_help:
+        shown = rest
+        if built.cls is not None:
+            # `loss.module:loss-module2 --help` (a registered name) or `--loss._type=X --help`:
+            # the help of the variant named, as for tyro's own spelling
+            try:
+                shown = _grammar(built.cls, config, config_registry, use_underscores).rewrite(
+                    rest, join_bool_words=False
+                ).argv
+            except ConfigError as exc:
+                _exit_usage(exc, name)
         _print_help_with_builtins(
-            lambda: _call_tyro(f, target, built, rest, tyro_kwargs, False), target, config_file
+            lambda: _call_tyro(f, target, built, shown, tyro_kwargs, False), target, config_file
         )
 
     rewrites: list[Rewritten] = []  # the superset's rewriting, when tyro refused ``rest``

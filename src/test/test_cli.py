@@ -6,10 +6,12 @@ in a subprocess and check status 2, the pinned one-line message and that no trac
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
 import textwrap
+import typing
 import warnings
 from pathlib import Path
 
@@ -244,7 +246,7 @@ ERRORS = [
      "(from default), which has no 'p3'; LossModule2Config has it (set loss.module._type = LossModule2Config)"),
     ("other-variant-flag", {}, ["--loss.module.p3", "1"],
      "train.py: error: unknown flag '--loss.module.p3': 'loss.module' is LossModule1Config (from default), "
-     "which has no 'p3'; LossModule2Config has it (choose it with loss.module:loss-module2 or "
+     "which has no 'p3'; LossModule2Config has it (choose it with loss.module:loss-module2-config or "
      "--loss.module._type=LossModule2Config)"),
     ("bad-value", {"defaults.ini": "[model]\nhidden = wide\n"}, [],
      "train.py: error: defaults.ini:2: model.hidden: expected int, got 'wide'"),
@@ -300,14 +302,15 @@ def test_help_lists_the_built_in_flags_and_tyros_help(tmp_path: Path) -> None:
     assert proc.returncode == 0
     out = " ".join(proc.stdout.split())  # tyro wraps the text to the terminal width
     for flag in (
-        "--config-file, --flows:config-file PATH",
-        "--wandb-config, --flows:wandb-config RUN",
-        "--from-run, --flows:from-run RUN",
+        "--config-file PATH, --flows:config-file PATH",
+        "--wandb-config RUN, --flows:wandb-config RUN",
+        "--from-run RUN, --flows:from-run RUN",
         "--print-config, --flows:print-config",
-        "--format, --flows:format {text,json}",
+        "--format {text,json}, --flows:format {text,json}",
         "--print-schema, --flows:print-schema",
     ):
         assert flag in out
+    assert "config layers (flows-workspace)" in out
     assert "Train a small model." in out
     assert "--model.hidden INT" in out and "Width of the hidden layer." in out
     assert "loss.module:loss-module1-config" in out
@@ -319,3 +322,98 @@ def test_a_good_run_from_the_shell(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "hidden=256" in proc.stdout and "LossModule2Config(p1=1, p2=0.5, p3=[1.0, 2.0, 3.0])" in proc.stdout
     assert "name='from-file'" in proc.stdout
+
+
+def test_a_variant_named_by_its_registered_name_shows_its_help(tmp_path: Path) -> None:
+    """`train.py loss.module:loss-module2 --help` shows the variant's help, as tyro's own
+    spelling `loss.module:loss-module2-config --help` does."""
+    registered = run_script(tmp_path, "loss.module:loss-module2", "--help")
+    own = run_script(tmp_path, "loss.module:loss-module2-config", "--help")
+    by_type = run_script(tmp_path, "--loss.module._type=LossModule2Config", "--help")
+    assert registered.returncode == own.returncode == by_type.returncode == 0
+    assert "--loss.module.p3" in registered.stdout
+    assert registered.stdout == own.stdout == by_type.stdout
+    top = run_script(tmp_path, "--help")
+    assert "--loss.module.p3" not in top.stdout
+
+
+def test_config_utils_cli_is_a_function_and_a_module_with_tyro_subcommand() -> None:
+    """pytorch-flows imports `from config_utils.cli import tyro_subcommand`; calls of
+    `config_utils.cli(...)` keep working."""
+    import inspect
+    from typing import Union
+
+    import tyro
+
+    from config_utils.cli import tyro_subcommand
+
+    @dataclasses.dataclass
+    class Opt:
+        arg1: int = 0
+
+    @dataclasses.dataclass
+    class Other:
+        arg2: str = "b"
+
+    choice = Union[  # noqa: UP007 - the spelling pytorch-flows writes
+        tyro_subcommand(Opt, name="a1", default=Opt(1), description="Opt with 1"),
+        tyro_subcommand(Opt, name="a2", default=Opt(2)),
+        tyro_subcommand(Other, name="other"),
+    ]
+    holder = dataclasses.make_dataclass("Holder", [("o", choice, dataclasses.field(default_factory=lambda: Opt(1)))])
+    for argv in (["o:a2"], ["o:other", "--o.arg2", "q"], ["o:a1", "--o.arg1", "5"], []):
+        assert config_utils.cli(holder, args=argv, config_file=None) == tyro.cli(holder, args=argv), argv
+    assert callable(config_utils.cli) and config_utils.cli.tyro_subcommand is tyro_subcommand
+    assert "config_file" in inspect.signature(config_utils.cli).parameters
+    with pytest.raises(SystemExit) as exc:
+        config_utils.cli(holder, args=["o:a3"], config_file=None, console_outputs=False)
+    assert exc.value.code == 2
+
+
+def test_a_default_holding_tyro_missing_asks_for_the_value(tmp_path: Path) -> None:
+    """tyro's "dataclass + defaults" pattern: `default=` with `tyro.MISSING` fields; the fast
+    path declines, tyro names the missing flag and exits 2 (both paths)."""
+    import contextlib
+    import io
+
+    import tyro
+
+    @dataclasses.dataclass
+    class Args:
+        field1: str
+        field2: int = 3
+
+    for fast in ("1", "0"):
+        os.environ["FLOWS_FAST_PATH"] = fast
+        err = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exc:
+                cli(Args, args=["--field2", "4"], default=Args(field1=tyro.MISSING), config_file=None, prog="p")
+        finally:
+            del os.environ["FLOWS_FAST_PATH"]
+        assert exc.value.code == 2
+        assert "--field1 STR" in err.getvalue() and "Required options" in err.getvalue()
+    cfg = cli(Args, args=["--field1", "x"], default=Args(field1=tyro.MISSING), config_file=None)
+    assert cfg == Args(field1="x", field2=3)
+
+
+T_co = typing.TypeVar("T_co")
+
+
+@dataclasses.dataclass
+class Triangle:
+    a: float = 1.0
+
+
+@dataclasses.dataclass
+class Shape(typing.Generic[T_co]):
+    shape: T_co
+    scale: int = 1
+
+
+def test_a_parameterised_generic_is_a_structured_target() -> None:
+    import tyro
+
+    argv = ["--shape.a", "3", "--scale", "2"]
+    assert cli(Shape[Triangle], args=argv, config_file=None) == tyro.cli(Shape[Triangle], args=argv)
+    assert cli(Shape[Triangle], args=argv, config_file=None) == Shape(Triangle(3.0), 2)
