@@ -335,3 +335,11 @@ def test_a_local_run_directory_recreates_the_run_without_extras(tmp_path: Path) 
     rerun = base(["train.py", "--wandb-config", "runs/first"], tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     assert "steps=7" in rerun.stdout and "momentum=0.5" in rerun.stdout
+
+
+@base_only
+def test_the_main_job_without_its_extras_is_one_line(tmp_path: Path) -> None:
+    """`python examples/train.py` on the base install names the extra, not torch's traceback."""
+    train = Path(__file__).resolve().parents[2] / "examples" / "train.py"
+    done = base([str(train)], tmp_path)
+    assert_one_line_exit_2(done, one_line("lightning", feature="examples/train.py"))
