@@ -123,3 +123,56 @@ def test_help_shows_the_file_the_script_reads(project: Path) -> None:
     text = " ".join(done.stdout.replace("│", " ").split())  # tyro's box, wrapped lines joined
     assert "(default: exp/defaults.ini)" in text
     assert "defaults.ini when present" not in text
+
+
+# ------------------------------------------------------------------------------------------
+# sweep plots: a log-spaced parameter on a log axis, one colour per union variant
+# ------------------------------------------------------------------------------------------
+PALETTE = ("#3a6ea5", "#e07a1f")  # the first two variant colours of config_utils.sweep.results
+
+
+def _blobs(png: Path, colour: str) -> list[tuple[float, float]]:
+    """``(x, y)`` centres of the marks drawn in ``colour`` (alpha 0.8 over white)."""
+    import matplotlib.image
+    import numpy as np
+    import scipy.ndimage as nd
+
+    img = matplotlib.image.imread(str(png))[..., :3]
+    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+    mask = (np.abs(img - (0.8 * rgb + 0.2)) < 0.08).all(axis=-1)
+    labels, n = nd.label(nd.binary_dilation(mask, iterations=3))
+    return [(float(c[1]), float(c[0])) for c in nd.center_of_mass(mask, labels, range(1, n + 1))]
+
+
+def _equally_spaced(xs: list[float]) -> bool:
+    """Three marks at distinct x with equal gaps (a log axis of 0.001, 0.01, 0.1)."""
+    xs = sorted(xs)
+    for i, a in enumerate(xs):
+        for j, b in enumerate(xs[i + 1:], i + 1):
+            for c in xs[j + 1:]:
+                if b - a > 20 and c - b > 20 and abs((b - a) - (c - b)) < 0.05 * (c - a):
+                    return True
+    return False
+
+
+@pytest.mark.slow
+def test_sweep_plots_log_axis_and_a_colour_per_variant(tmp_path: Path) -> None:
+    program = Path(__file__).parent / "sweep_program.py"
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"program: {program}\nmethod: grid\nmetric: {{name: loss, goal: minimize}}\nparameters:\n"
+        "  optim._type: {values: [AdamConfig, SGDConfig]}\n  optim.lr: {values: [0.001, 0.01, 0.1]}\n"
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "flow_sweep"), str(spec), "--sweep-dir", str(tmp_path / "sw"),
+         "--parallel", "2"],
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    png = tmp_path / "sw" / "plot-optim.lr.png"
+    adam, sgd = (_blobs(png, colour) for colour in PALETTE)
+    # every variant's trials in its own colour: 3 marks each (Adam's best is under the star),
+    # plus each variant's legend entry
+    assert len(adam) >= 2 and len(sgd) >= 4, (adam, sgd)
+    # SGD's three learning rates a decade apart sit at equal distances: a log axis
+    assert _equally_spaced([x for x, _ in sgd]), sgd
