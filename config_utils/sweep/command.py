@@ -43,9 +43,11 @@ def macro(element: str) -> str | None:
 
 def parse_command(raw: Any, fail: Callable[[tuple[Any, ...], str], Exception]) -> list[str]:
     """Check a spec's ``command`` (W&B: a list); numbers become text as W&B's agent makes them."""
-    if not isinstance(raw, list) or not raw:
-        raise fail(("command",), "command: expected a non-empty list such as "
+    if not isinstance(raw, list):
+        raise fail(("command",), "command: expected a list such as "
                    "[${env}, ${interpreter}, ${program}, ${args}]")
+    if not raw:
+        return []  # W&B: an empty command is the default one
     out: list[str] = []
     for i, item in enumerate(raw):
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):

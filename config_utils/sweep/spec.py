@@ -74,6 +74,9 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "q_log_normal": ((), ("mu", "sigma", "q")),
 }
 UNSUPPORTED_DISTRIBUTIONS = {"beta", "q_beta"}
+#: W&B's validator refuses these (min and max are exponents of e); the ``_values`` forms replace them.
+DEPRECATED_DISTRIBUTIONS = {"log_uniform": "log_uniform_values", "q_log_uniform": "q_log_uniform_values",
+                            "inv_log_uniform": "inv_log_uniform_values"}
 #: Distributions whose values are enumerable, so grid search can use them.
 GRID_DISTRIBUTIONS = ("constant", "categorical", "int_uniform", "q_uniform")
 #: Distributions that produce floats (an int field needs int_uniform, q_* with integer q, or values).
@@ -397,7 +400,7 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
     if "command" in data:
         from .command import parse_command, uses
 
-        spec.command = parse_command(data["command"], fail)
+        spec.command = parse_command(data["command"], fail) or None
     needs_program = spec.command is None or uses(spec.command, "program")
     for required in ("program", "method", "metric", "parameters"):
         if required not in data and (required != "program" or needs_program):
@@ -537,6 +540,13 @@ def _parse_param(key: str, body: dict[str, Any], loc: tuple[Any, ...], spec: Spe
             raise fail(loc + ("distribution",), f"{name}: distribution {dist!r} is not supported by flow_sweep")
         raise fail(loc + ("distribution",), f"{name}: unknown distribution {dist!r}"
                    f"{did_you_mean(str(dist), DISTRIBUTIONS)}")
+    if dist in DEPRECATED_DISTRIBUTIONS:
+        new = DEPRECATED_DISTRIBUTIONS[dist]
+        ends = ""
+        if _is_number(body.get("min")) and _is_number(body.get("max")) and max(body["min"], body["max"]) < 700:
+            ends = f" (min: {math.exp(body['min']):.6g}, max: {math.exp(body['max']):.6g})"
+        raise fail(loc + ("distribution",), f"{name}: distribution {dist!r} is deprecated and refused by W&B's "
+                   f"validator (its min and max are exponents of e); use {new}{ends}")
     required, optional = DISTRIBUTIONS[dist]
     allowed = set(required) | set(optional) | {"distribution"}
     for k in body:
@@ -575,9 +585,10 @@ def _parse_param(key: str, body: dict[str, Any], loc: tuple[Any, ...], spec: Spe
         if dist == "categorical_w_probabilities":
             raw = body["probabilities"]
             if (not isinstance(raw, list) or len(raw) != len(values)
-                    or not all(_is_number(x) and x >= 0 for x in raw) or not sum(raw) > 0):
+                    or not all(_is_number(x) and x >= 0 for x in raw)
+                    or not math.isclose(sum(raw), 1.0, rel_tol=1e-5, abs_tol=1e-8)):  # W&B's own test
                 raise fail(loc + ("probabilities",), f"{name}.probabilities: expected {len(values)} "
-                           "numbers >= 0 (one per value) that do not sum to 0")
+                           "numbers >= 0 (one per value) that sum to 1")
             probs = tuple(float(x) for x in raw)
         return Param(key, dist, values=tuple(values), probabilities=probs, where=where)
     return Param(key, dist, where=where, **kw)

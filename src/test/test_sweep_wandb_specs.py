@@ -88,7 +88,7 @@ COMMAND_ERRORS = [
                  "s.yaml:2: command[2]: '--cfg=${args_json}': a macro must be a whole element (W&B passes it "
                  "as literal text)", id="macro-inside-element"),
     pytest.param("command: python train.py\n",
-                 "s.yaml:2: command: expected a non-empty list such as [${env}, ${interpreter}, ${program}, "
+                 "s.yaml:2: command: expected a list such as [${env}, ${interpreter}, ${program}, "
                  "${args}]", id="command-not-a-list"),
     pytest.param("command: [python, '${program}']\n",
                  "s.yaml:2: command: no ${args...} macro, so no trial would get its parameters (add ${args}, "
