@@ -31,6 +31,7 @@ from .state import Started, SweepState, read_sweep_file, resolve_seed
 from .wandb_metrics import TrialMetrics
 
 POLL = 0.25
+FOLLOW_POLL = 0.1  # with early termination: how often running trials' metrics are read
 
 
 class SweepInterrupted(ConfigError):
@@ -394,7 +395,7 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
             say(f"trial {st.number} started{again}: {shown or '(no arguments)'}")
         if not running:
             break
-        for outcome in engine.poll(POLL):
+        for outcome in engine.poll(POLL if brackets is None else FOLLOW_POLL):
             w = running.pop(outcome.number)
             st = w.st
             retried = None if w.stop else retry(state, st, outcome, opts.retries, opts.timeout)
