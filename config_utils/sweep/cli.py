@@ -34,17 +34,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="where state, trials and results go (default: sweeps/<spec name>)")
     p.add_argument("--storage", default=None,
                    help="an Optuna storage URL for the sweep's state (default: SQLite in the sweep directory)")
-    p.add_argument("--parallel", type=int, default=None,
+    p.add_argument("--parallel", metavar="N", default=None,
                    help="trials at a time (default: what the CPUs/GPUs per trial allow)")
-    p.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs each trial needs (default 1)")
-    p.add_argument("--gpus-per-trial", type=float, default=None,
+    p.add_argument("--cpus-per-trial", metavar="N", default="1", help="CPUs each trial needs (default 1)")
+    p.add_argument("--gpus-per-trial", metavar="N", default=None,
                    help="GPUs each trial needs (local default: 1 when the machine has GPUs, else 0)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds before a trial is killed and failed")
-    p.add_argument("--count", type=int, default=None,
+    p.add_argument("--timeout", metavar="SECONDS", default=None, help="seconds before a trial is killed and failed")
+    p.add_argument("--count", metavar="N", default=None,
                    help="run at most N trials in all, as `wandb agent --count N` (with run_cap: the "
                    "smaller wins; a resume continues toward the same total). Without run_cap or "
                    "--count, random and bayes sweeps run until Ctrl-C")
-    p.add_argument("--seed", type=int, default=None, help="seed of random and bayes search (default: a fresh one, stored)")
+    p.add_argument("--seed", metavar="N", default=None, help="seed of random and bayes search (default: a fresh one, stored)")
     p.add_argument("--dry-run", action="store_true", help="check the spec, print the planned trials, run nothing")
     p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start Ray here)")
     ship = p.add_mutually_exclusive_group()
@@ -56,9 +56,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
-    if value is not None and (value < 0 or (value == 0 and not allow_zero)):
-        raise ConfigError(f"{name}: expected a number {'>= 0' if allow_zero else '> 0'}, got {value:g}")
+def _numbers(args: argparse.Namespace) -> None:
+    """Every number option through the one knob parser (finite, in range, one line naming the
+    option), after argparse so that the message is one line, not usage plus a line."""
+    from ..knobs import parse_number
+    from .plan import PLAN_LIMIT
+    from .state import SEED_MAX
+
+    def knob(name: str, **limits: Any) -> None:
+        attr = name.lstrip("-").replace("-", "_")
+        text = getattr(args, attr)
+        if text is not None:
+            setattr(args, attr, parse_number(text, knob=name, **limits))
+
+    knob("--parallel", integer=True, minimum=1, maximum=10_000)
+    knob("--cpus-per-trial", minimum=0, maximum=10_000)
+    knob("--gpus-per-trial", minimum=0, maximum=10_000)
+    knob("--timeout", minimum=0, above=True, maximum=10**9, unit="seconds")
+    knob("--count", integer=True, minimum=1, maximum=PLAN_LIMIT)
+    knob("--seed", integer=True, minimum=0, maximum=SEED_MAX)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,11 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from .runner import Options, SweepInterrupted, run
 
     try:
-        _positive("--parallel", args.parallel)
-        _positive("--cpus-per-trial", args.cpus_per_trial, allow_zero=True)
-        _positive("--gpus-per-trial", args.gpus_per_trial, allow_zero=True)
-        _positive("--timeout", args.timeout)
-        _positive("--count", args.count)
+        _numbers(args)
         if args.engine != "ray" and (args.ray_address or args.ship_program is not None):
             raise ConfigError("--ray-address and --ship-program need --engine ray")
         slurm = slurm_options(args)

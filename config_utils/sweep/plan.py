@@ -15,18 +15,87 @@ Every method goes through one Optuna study so that resuming works the same way f
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .check import Checked
-from .spec import Param, SpecError
+from .spec import Param, Spec, SpecError, param_loc
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.samplers import BaseSampler
 
-GRID_LIMIT = 100_000
+PLAN_LIMIT = 100_000
+"""Trials one sweep may plan: grid points (counted before one is built), ``run_cap`` and
+``--count``. A larger plan is refused in one line: its state, results and plots would not
+be usable anyway, and building it could take the machine's memory."""
+GRID_LIMIT = PLAN_LIMIT
+PREVIEW_LIMIT = 1000
+"""Trials ``--dry-run`` lists one by one; the rest are counted."""
+OMITTED = "OMITTED"
+"""W&B's marker of a value left out of a run's config; never a value to sweep."""
+
+
+def grid_size(p: Param) -> int:
+    """How many values grid search enumerates for ``p``: computed, never built (an
+    ``int_uniform`` from 0 to 10**9, or ``q_uniform`` with ``q: 1e-12``, is one number here)."""
+    if p.is_constant:
+        return 1
+    if p.distribution in ("categorical", "categorical_w_probabilities"):
+        return len(p.values)
+    if p.distribution == "int_uniform":
+        return int(p.max) - int(p.min) + 1
+    if p.distribution == "q_uniform":
+        span = (p.max - p.min) / (1.0 if p.q is None else p.q)
+        if not math.isfinite(span) or span > 10**18:
+            return 10**18
+        return int(math.floor(span + 1e-9)) + 1
+    return len(p.grid_values())  # raises: not enumerable
+
+
+def grid_value(p: Param, i: int) -> Any:
+    """Value ``i`` of :func:`grid_size` values, as ``p.grid_values()[i]`` without the list."""
+    if p.distribution == "int_uniform":
+        return int(p.min) + i
+    if p.distribution == "q_uniform":
+        q = 1.0 if p.q is None else p.q
+        return p._round(p.min + i * q)
+    return p.grid_values()[i]
+
+
+def vet_spec(spec: Spec, count: int | None = None) -> None:
+    """Refuse, before the program is asked or anything is built, a plan larger than
+    :data:`PLAN_LIMIT` (the grid's size is the product of :func:`grid_size`, multiplied only
+    while under the limit) and a value ``OMITTED`` (the trial would silently get the
+    default). One line each, naming the spec's line."""
+    for p in spec.params.values():
+        values = [p.value] if p.is_constant else list(p.values)
+        for i, v in enumerate(values):
+            if isinstance(v, str) and v.strip() == OMITTED:
+                where = ("value",) if p.is_constant else ("values", i)
+                what = "value" if p.is_constant else f"values[{i}]"
+                raise SpecError(f"{spec.where(*param_loc(spec, p.key), *where)}: parameters.{p.key}.{what}: "
+                                f"{OMITTED!r} is W&B's marker of a value left out, not a value (the trial "
+                                "would silently get the default); leave the value out of the spec")
+    if spec.run_cap is not None and spec.run_cap > PLAN_LIMIT:
+        raise SpecError(f"{spec.where('run_cap')}: run_cap: at most {PLAN_LIMIT:,} trials per sweep, "
+                        f"got {spec.run_cap:,}")
+    if count is not None and count > PLAN_LIMIT:
+        raise SpecError(f"--count: at most {PLAN_LIMIT:,} trials per sweep, got {count:,}")
+    if spec.method != "grid":
+        return
+    size = 1
+    for p in spec.params.values():
+        size *= grid_size(p)
+        if size > PLAN_LIMIT:
+            total = 1
+            for q in spec.params.values():
+                total = min(total * grid_size(q), 10**30)
+            shown = f"{total:,}" if total < 10**30 else "more than 10**30"
+            raise SpecError(f"{spec.where('parameters')}: parameters: the grid has {shown} points (more "
+                            f"than {PLAN_LIMIT:,}); use random or bayes search with a run_cap")
 
 
 @dataclass
@@ -37,6 +106,7 @@ class Plan:
     seed: int
     planned: int | None  # None: random/bayes with no run_cap and no --count (until Ctrl-C)
     points: list[dict[str, int]] = field(default_factory=list)  # grid only: key -> value index
+    axes: dict[str, list[Any]] = field(default_factory=dict)  # grid only: key -> its values
     duplicates: int = 0  # grid points dropped as identical to an earlier one
     _space: dict[str, BaseDistribution] | None = field(default=None, repr=False)
 
@@ -64,7 +134,7 @@ class Plan:
         out: dict[str, BaseDistribution] = {}
         for p in self.swept:
             if self.method == "grid" or p.space == "index":
-                n = len(p.grid_values()) if self.method == "grid" else len(p.values)
+                n = grid_size(p) if self.method == "grid" else len(p.values)
                 out[p.key] = CategoricalDistribution(tuple(range(n)))
             elif p.space == "int":
                 out[p.key] = IntDistribution(int(p.min), int(p.max))
@@ -104,7 +174,7 @@ class Plan:
             if p.is_constant:
                 out[key] = p.value
             elif self.method == "grid":
-                out[key] = p.grid_values()[params[key]]
+                out[key] = self.axes[key][params[key]] if key in self.axes else grid_value(p, params[key])
             elif p.space == "index":
                 out[key] = p.values[params[key]]
             elif p.space == "int":
@@ -129,7 +199,7 @@ class Plan:
     def preview(self) -> list[tuple[int, list[str] | None]]:
         """``(n, arguments)`` of every planned trial (the first 10 of an unbounded sweep);
         ``None`` where TPE will choose."""
-        shown = self.planned if self.planned is not None else 10
+        shown = min(self.planned, PREVIEW_LIMIT) if self.planned is not None else 10
         if self.method == "bayes":
             return [(n, None) for n in range(shown)]
         out: list[tuple[int, list[str] | None]] = []
@@ -143,17 +213,12 @@ class Plan:
 def make_plan(checked: Checked, seed: int, count: int | None = None) -> Plan:
     """``count`` (``--count``, as ``wandb agent --count``) and ``run_cap``: the smaller wins."""
     spec = checked.spec
+    vet_spec(spec, count)
     caps = [c for c in (spec.run_cap, count) if c is not None]
     if spec.method != "grid":
         return Plan(checked, seed, min(caps) if caps else None)
     keys = list(spec.params)
-    axes = [spec.params[k].grid_values() for k in keys]
-    size = 1
-    for axis in axes:
-        size *= len(axis)
-    if size > GRID_LIMIT:
-        raise SpecError(f"{spec.path}: parameters: the grid has {size:,} points (more than "
-                        f"{GRID_LIMIT:,}); use random or bayes search with a run_cap")
+    axes = [spec.params[k].grid_values() for k in keys]  # vet_spec: fewer than PLAN_LIMIT points
     points: list[dict[str, int]] = []
     seen: set[tuple[str, ...]] = set()
     duplicates = 0
@@ -167,4 +232,4 @@ def make_plan(checked: Checked, seed: int, count: int | None = None) -> Plan:
         points.append(point)
     if caps:
         points = points[: min(caps)]
-    return Plan(checked, seed, len(points), points, duplicates)
+    return Plan(checked, seed, len(points), points, duplicates=duplicates, axes=dict(zip(keys, axes, strict=True)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,57 @@ if TYPE_CHECKING:
     from .state import SweepState
 
 RESULTS_CSV = "results.csv"
+
+ERROR_LIMIT = 2000
+"""Characters of a trial's error kept (its last output line can be megabytes)."""
+LINE_LIMIT = 400
+"""Characters kept of each line of a trial's output tail."""
+TAIL_LIMIT = 6000
+"""Characters of the output tail kept in all: error and tail stay under 10 kB per trial."""
+METRICS_LIMIT = 50
+"""Metric names kept per trial (the sweep's metric always)."""
+CELL_LIMIT = 2000
+"""Characters of one ``results.csv`` cell."""
+
+
+def clip(text: str, limit: int = ERROR_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    note = f" ... ({len(text) - limit + 40:,} more characters)"
+    return text[: max(0, limit - 40)] + note
+
+
+def bounded_result(result: dict[str, Any], metric: str) -> dict[str, Any]:
+    """A trial's result as the study keeps it: error, output tail and metric names bounded.
+
+    What a trial wrote is data, never trusted: a 50 MB last line, a million metric names or a
+    400-digit number must neither fill the storage nor make the sweep unreadable later.
+    """
+    out = dict(result)
+    if isinstance(out.get("error"), str):
+        out["error"] = clip(out["error"])
+    lines = [clip(str(ln), LINE_LIMIT) for ln in out.get("tail") or []]
+    kept: list[str] = []
+    total = 0
+    for ln in reversed(lines):  # the last lines matter most
+        total += len(ln) + 1
+        if total > TAIL_LIMIT:
+            break
+        kept.append(ln)
+    out["tail"] = kept[::-1]
+    metrics = out.get("metrics")
+    if isinstance(metrics, dict):
+        names = ([metric] if metric in metrics else []) + [k for k in metrics if k != metric]
+        out["metrics"] = {clip(str(k), 200): _finite_or_text(metrics[k]) for k in names[:METRICS_LIMIT]}
+    return out
+
+
+def _finite_or_text(v: Any) -> Any:
+    """JSON keeps finite floats; nan and inf are kept as their names."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
 
 
 @dataclass
@@ -34,6 +86,7 @@ class Row:
     node: str = ""
     reruns: list[str] = field(default_factory=list)
     run_dir: str = ""
+    adopted: str = ""  # why this controller took the trial over from one that died
 
 
 def rows(state: SweepState) -> list[Row]:
@@ -57,7 +110,7 @@ def rows(state: SweepState) -> list[Row]:
             values=values,
             seconds=res.get("seconds"), exit=res.get("exit"), error=res.get("error") or "",
             node=res.get("node", ""), reruns=list(t.user_attrs.get("reruns", [])),
-            run_dir=str(trial_dir(state.dir, t.number)),
+            run_dir=str(trial_dir(state.dir, t.number)), adopted=t.user_attrs.get("adopted") or "",
         ))
     sign = -1.0 if state.plan.checked.spec.goal == "maximize" else 1.0
     rank = {"complete": 0, "stopped": 1, "failed": 2, "running": 3, "waiting": 4}
@@ -101,22 +154,38 @@ def table(result_rows: list[Row], plan: Plan, limit: int | None = None) -> str:
 
 
 def write_csv(path: Path, result_rows: list[Row], plan: Plan) -> Path:
+    """Every trial, one row each; every cell at most :data:`CELL_LIMIT` characters. Written
+    beside and then moved over the old file, so a full disk never leaves half a table."""
+    from .state import StateError
+
     spec = plan.checked.spec
     keys = list(spec.params)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["trial", "status", spec.metric, *keys, "seconds", "exit", "error", "reruns",
-                    "node", "run_dir"])
-        for r in result_rows:
-            w.writerow([r.number, r.status, "" if r.value is None else repr(r.value),
-                        *(_csv_value(r.values.get(k, "")) for k in keys),
-                        "" if r.seconds is None else f"{r.seconds:.3f}", "" if r.exit is None else r.exit,
-                        r.error, " | ".join(r.reruns), r.node, r.run_dir])
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["trial", "status", spec.metric, *keys, "seconds", "exit", "error", "reruns",
+                        "node", "run_dir", "adopted"])
+            for r in result_rows:
+                w.writerow([r.number, r.status, "" if r.value is None else repr(r.value),
+                            *(_csv_value(r.values.get(k, "")) for k in keys),
+                            "" if r.seconds is None else f"{r.seconds:.3f}", "" if r.exit is None else r.exit,
+                            clip(r.error, CELL_LIMIT), clip(" | ".join(r.reruns), CELL_LIMIT), r.node,
+                            r.run_dir, r.adopted])
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise StateError(f"{path}: cannot be written ({exc.strerror or exc}); the sweep's state is "
+                         "kept: free some space or make the directory writable, then run the same "
+                         "command again to see the results") from None
     return path
 
 
 def _csv_value(v: Any) -> str:
-    return repr(v) if isinstance(v, float) else str(v)
+    return clip(repr(v) if isinstance(v, float) else str(v), CELL_LIMIT)
 
 
 def plot_name(key: str) -> str:
@@ -152,6 +221,13 @@ def plots(sweep_dir: Path, result_rows: list[Row], plan: Plan) -> list[Path]:
             spread = all(x > 0 for x in xs) and max(xs) >= 10 * min(xs)
             if (p.log_scale or spread) and all(x > 0 for x in xs):
                 ax.set_xscale("log")
+                # a decade or two: label the swept values, not crowded minor ticks (3×10⁻³ 4×10⁻³)
+                from matplotlib.ticker import NullFormatter
+
+                ax.xaxis.set_minor_formatter(NullFormatter())
+                shown = sorted(set(xs))
+                if len(shown) <= 8:
+                    ax.set_xticks(shown, [f"{v:g}" for v in shown])
         else:
             order = [str(v) for v in (p.values or (p.value,))]
             labels = list(dict.fromkeys(order + [str(x) for x, _, _ in pts]))
@@ -177,7 +253,11 @@ def plots(sweep_dir: Path, result_rows: list[Row], plan: Plan) -> list[Path]:
         ax.legend(fontsize=8, loc="best")
         fig.tight_layout()
         path = sweep_dir / plot_name(p.key)
-        fig.savefig(path)
+        try:
+            fig.savefig(path)
+        except OSError:  # a full disk: results.csv has said so already
+            plt.close(fig)
+            continue
         plt.close(fig)
         out.append(path)
     return out

@@ -23,8 +23,8 @@ from ..errors import ConfigError
 from .check import Checked, check_spec
 from .engines import KILL_GRACE, OUTPUT_FILE, Outcome, TrialJob, visible_gpus
 from .hyperband import Brackets
-from .plan import Plan, make_plan
-from .results import RESULTS_CSV, Row, plots, rows, table, write_csv
+from .plan import PREVIEW_LIMIT, Plan, make_plan, vet_spec
+from .results import RESULTS_CSV, Row, clip, plots, rows, table, write_csv
 from .retries import retry
 from .spec import Param, Spec, load_spec
 from .state import Started, SweepState, read_sweep_file, resolve_seed
@@ -123,6 +123,7 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
     say = _Printer(out or sys.stdout)
     cwd = Path(opts.cwd or os.getcwd()).resolve()
     spec = load_spec(spec_path, cwd=cwd)
+    vet_spec(spec, opts.count)  # the plan's size is counted before anything is built
     sweep_dir = Path(opts.sweep_dir) if opts.sweep_dir else cwd / "sweeps" / spec.path.stem
     if not sweep_dir.is_absolute():
         sweep_dir = cwd / sweep_dir
@@ -146,6 +147,7 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
             engine.close()
             raise ConfigError(f"{spec.where('early_terminate')}: early_terminate: the {opts.engine} "
                               "engine cannot stop one trial; use --engine local")
+        engine = state.adopting(engine, opts.timeout)  # + trials a killed controller left running
     except BaseException:
         state.close()
         raise
@@ -200,6 +202,8 @@ def _print_plan(plan: Plan, say: _Printer) -> None:
             say(f"  trials 0..{last}: chosen by Optuna's TPE from the results so far", stamp=False)
             break
         say(f"  trial {n}: {' '.join(args) or '(no arguments)'}", stamp=False)
+    if plan.planned is not None and plan.planned > PREVIEW_LIMIT and plan.method != "bayes":
+        say(f"  ... and {plan.planned - PREVIEW_LIMIT:,} more trials", stamp=False)
     if plan.planned is None:
         say("  ... (no run_cap: more trials until --count N or Ctrl-C)", stamp=False)
     if plan.duplicates:
@@ -362,10 +366,13 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
         say(f"early termination: {brackets.rule.describe()}")
     if len(ended) == plan.planned:
         say(f"all {plan.planned} trials have ended: nothing to run")
-    elif ended or pending:
+    elif ended or pending or state.orphans:
         say(f"resuming: {len(ended)}{total.replace('/', ' of ')} trials already ended; "
-            f"{len(pending)} were running and run again")
-    running: dict[int, _Watch] = {}
+            f"{len(pending)} were running and run again"
+            + (f"; {len(state.orphans)} adopted (still running, or ended unseen)" if state.orphans else ""))
+    running: dict[int, _Watch] = {  # adopted by recover(): waited for, never run twice
+        n: _Watch(o.started, TrialMetrics(o.started.run_dir, spec.metric, o.run_id, os.environ.get("WANDB_DIR") or None))
+        for n, o in state.orphans.items()}
     while True:
         while engine.free_slots() > 0 and (pending or state.remaining_to_ask() > 0):
             st = pending.popleft() if pending else state.next_trial()
@@ -459,7 +466,7 @@ def _record(state: SweepState, w: _Watch, o: Outcome, metric: str, timeout: floa
         error = f"timed out after {timeout:g} s" if timeout is not None else "timed out"
     elif o.exit_code != 0:
         last = next((ln for ln in reversed(o.tail) if ln.strip()), "")
-        error = f"exit status {o.exit_code}" + (f": {last.strip()}" if last else "")
+        error = f"exit status {o.exit_code}" + (f": {clip(last.strip())}" if last else "")
     elif value is None:
         names = w.metrics.seen()
         seen = f" (reported: {', '.join(names)})" if names else (

@@ -317,32 +317,35 @@ def _line_map(text: str) -> dict[tuple[Any, ...], int]:
     return out
 
 
+SPEC_LIMIT = 1024 * 1024
+"""Bytes a spec file may hold (a 200-value grid is a few kilobytes; PyYAML reads ~1 MB/s)."""
+
+
 def read_spec_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
-    """The spec document (YAML or JSON) as a dict, and its line map."""
+    """The spec document (YAML or JSON) as a dict, and its line map.
+
+    Read with the house's bounded reader: a FIFO, a device (``/dev/zero``), a directory, a
+    file over :data:`SPEC_LIMIT`, an alias bomb, nesting deeper than any config, or a key
+    given twice in one mapping (``method`` twice, a parameter twice) is one line, never a
+    hang, a memory blow-up or a silently dropped key.
+    """
+    from ..readers import ReadProblem, load_json, load_yaml, read_text
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such sweep spec file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{p}: cannot read the sweep spec: {getattr(exc, 'strerror', None) or exc}") from None
-    if p.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise SpecError(f"{p}:{getattr(exc, 'lineno', '?')}: not valid JSON: {getattr(exc, 'msg', exc)}") from None
-    else:
-        try:
-            import yaml
-        except ImportError:
-            raise SpecError(f"{p}: reading YAML specs needs PyYAML (pip install 'flows-workspace[sweep]')") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise SpecError(f"{p}{line}: not valid YAML: {problem}") from None
+        text = read_text(p, limit=SPEC_LIMIT)
+        if p.suffix.lower() == ".json":
+            data = load_json(text, where=p)
+        else:
+            try:
+                data = load_yaml(text, where=p)
+            except ModuleNotFoundError:
+                raise SpecError(f"{p}: reading YAML specs needs PyYAML (pip install 'flows-workspace[sweep]')") from None
+    except ReadProblem as exc:
+        if exc.kind == "missing":
+            raise SpecError(f"{p}: no such sweep spec file") from None
+        raise SpecError(f"{exc} (reading the sweep spec)" if exc.kind in ("not-regular", "too-large", "unreadable")
+                        else str(exc)) from None
     if not isinstance(data, dict):
         raise SpecError(f"{p}: a sweep spec is a mapping with program, method, metric and parameters")
     return data, _line_map(text)
@@ -462,6 +465,9 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
     if not isinstance(params, dict) or not params:
         raise fail(("parameters",), "parameters: expected a mapping of config paths to parameter specs")
     for key, loc, body in _flatten_params(params, ("parameters",), "", fail):
+        if key in spec.params:  # optim.lr and optim: {parameters: {lr}} both
+            raise fail(loc, f"parameters.{key}: the same config path is given twice (dotted and in a nested "
+                       "parameters block); keep one")
         spec.params[key] = _parse_param(key, body, loc, spec, fail)
     if method == "grid":
         for param in spec.params.values():

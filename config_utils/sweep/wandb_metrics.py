@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .report import METRICS_FILE, parse_metrics_line
+from .report import METRICS_FILE, open_run_file, parse_metrics_line
 
 _HEADER = struct.Struct("<4sHB")
 _RECORD = struct.Struct("<IHB")
@@ -66,7 +66,7 @@ class WandbLog:
         if self._bad:
             return
         try:
-            with open(self.path, "rb") as fh:
+            with open_run_file(self.path) as fh:  # a FIFO or /dev/zero: OSError
                 fh.seek(self.pos)
                 data = fh.read(_MAX_READ)
         except OSError:
@@ -173,7 +173,7 @@ class TrialMetrics:
 
     def _read_reports(self) -> None:
         try:
-            with open(self.run_dir / METRICS_FILE, "rb") as fh:
+            with open_run_file(self.run_dir / METRICS_FILE) as fh:  # a FIFO or /dev/zero: OSError
                 fh.seek(self._pos)
                 data = fh.read(_MAX_READ)
         except OSError:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..state import trial_command
 from . import OUTPUT_FILE, Outcome, TrialJob, hostname, kill_group, tail
 
 
@@ -59,7 +60,8 @@ class LocalEngine:
         job.run_dir.mkdir(parents=True, exist_ok=True)
         with open(job.run_dir / OUTPUT_FILE, "ab") as out:
             try:
-                proc = subprocess.Popen(job.command, cwd=job.cwd, env=env, stdout=out,
+                # the wrapper records the exit status in the run directory (exactly once)
+                proc = subprocess.Popen(trial_command(job.command), cwd=job.cwd, env=env, stdout=out,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         start_new_session=True)
             except OSError:
