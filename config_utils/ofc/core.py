@@ -67,6 +67,7 @@ from ..provenance import record as _record_provenance
 from ..rank import process_rank
 from ..tree import get_path, leaf_types, primitive, set_path
 from ..types import describe_type, is_variant_field
+from .writers import WriteWatch
 
 __all__ = ["HEADER", "MAX_FILE_BYTES", "OFC", "OFCWarning", "SECTION", "read_file_text", "report"]
 
@@ -480,6 +481,7 @@ class OFC:
         self._bcast: Any = None
         self._rank = process_rank()  # the house's one rank function
         self._writer = self._rank == 0
+        self._writes = WriteWatch() if self._writer else None  # overlapping in-place writers
 
         self.types = self._resolve_types(cfg, steerables, types)
         self.steerables: list[str] = list(self.types)
@@ -575,6 +577,7 @@ class OFC:
             text = self.render()
             atomic_write(path, text)
             self._done_text = text
+            self._follow()
             _OPEN_FILES[key] = self
 
     def _check_existing(self, path: Path, adopt_existing: bool) -> None:
@@ -816,6 +819,8 @@ class OFC:
         if (st2.st_ino, st2.st_mtime_ns, st2.st_size, st2.st_ctime_ns) != sig:
             self._seen_text = None  # changing under us: look again next poll
             return False
+        if self._sig is None or sig[0] != self._sig[0]:
+            self._follow()  # a new inode at the path (a rename): watch that one
         self._sig = sig
         if text == self._done_text:
             self._seen_text = None
@@ -832,6 +837,11 @@ class OFC:
                     f"{path}: the file does not end with a line break, so it may be a write cut "
                     "short; nothing applied until it does (save it again with a final line break)"
                 ]
+            elif self._writes is not None and self._writes.overlapped():
+                changes, problems = {}, [
+                    f"{path}: two programs rewrote the file in place at the same time, so it "
+                    "may mix their texts; nothing applied from this version (save it again)"
+                ]
             else:
                 parsed = parse_text(text, str(path))
                 changes, problems = self._validate(parsed, str(path), require_all=True)
@@ -847,6 +857,11 @@ class OFC:
             self._active_problems = set(problems)
             self._stage(changes, new_problems, "file")
         return True
+
+    def _follow(self) -> None:
+        """Watch the inode now at the OFC path for overlapping in-place writers."""
+        if self._writes is not None:
+            self._writes.follow(self.ofc_file)
 
     def _stale_reverts(self, changes: Mapping[str, Any], mtime: float) -> dict[str, Any]:
         """Keys a version sets back to their value from before a page submit it cannot have
@@ -878,6 +893,7 @@ class OFC:
             if _signature(self.ofc_file) == sig:
                 os.replace(tmp, self.ofc_file)
                 self._done_text = merged
+                self._follow()
         finally:
             _unlink(tmp)
         log.info("OFC: %s kept from the page (a stale save set it back)", ", ".join(kept))
@@ -1205,6 +1221,7 @@ class OFC:
                         continue
                 else:
                     os.replace(tmp, path)
+                self._follow()
             finally:
                 _unlink(tmp)
             if seen:
@@ -1274,6 +1291,8 @@ class OFC:
         self.finish_plot()  # the run's plot beside its record, when it reported metrics
         self._closed = True
         self._stop.set()
+        if self._writes is not None:
+            self._writes.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=max(1.0, 5 * self.poll_interval))
         if self._gui is not None:
