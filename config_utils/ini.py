@@ -53,6 +53,7 @@ __all__ = [
     "Problem",
     "Section",
     "cut_inline_comment",
+    "entry_line",
     "format_value",
     "key_name",
     "normalize_key",
@@ -356,6 +357,15 @@ def _comment_lines(text: str) -> list[str]:
     return [f"# {c}".rstrip() for c in text.splitlines()] if text else ["#"]
 
 
+def entry_line(key: str, value_text: str) -> str:
+    """One ``key = value`` line exactly as :func:`write_ini` writes it (also used by the OFC
+    when it replaces a single key's line in a file a person edited, so the two never differ);
+    :class:`IniError` naming the key when it or the value could not be read back."""
+    _check_key(key)
+    _check_value(key, value_text)
+    return f"{key} = {value_text}".rstrip()
+
+
 def write_ini(
     entries: Iterable[Entry],
     *,
@@ -395,5 +405,5 @@ def write_ini(
             seen.add(entry.key)
             for comment in entry.comment_above:
                 out.extend(_comment_lines(comment))
-            out.append(f"{name} = {entry.value_text}".rstrip())
+            out.append(entry_line(name, entry.value_text))
     return "\n".join(out) + "\n"

@@ -1276,7 +1276,8 @@ class OFC:
             old = lines[index]
             bom = "\ufeff" if index == 0 and old.startswith("\ufeff") else ""
             cr = "\r" if old.endswith("\r") else ""
-            lines[index] = f"{bom}{key} = {format_value(value, self.types[key])}{cr}"
+            line = ini.entry_line(key, format_value(value, self.types[key]))  # the one ini writer
+            lines[index] = f"{bom}{line}{cr}"
             nxt = index + 1
             while nxt < len(lines) and _is_continuation(lines[nxt]):
                 drop.add(nxt)  # the old value's continuation lines go with it
