@@ -221,15 +221,11 @@ def test_push_omit_typo_warns_and_pushes(tmp_path: Path) -> None:
 
 # --- OFC -------------------------------------------------------------------------------------
 
-def _wait_update(ofc: Any, tries: int = 40) -> dict[str, Any]:
-    import time
+def _wait_update(ofc: Any) -> dict[str, Any]:
+    """``update()`` once the OFC has processed the file on disk (src/test/ofc_edit.py)."""
+    import ofc_edit
 
-    for _ in range(tries):
-        changes: dict[str, Any] = ofc.update()
-        if changes:
-            return changes
-        time.sleep(0.05)
-    return {}
+    return ofc_edit.applied(ofc)
 
 
 def _edit(path: str, old: str, new: str) -> None:

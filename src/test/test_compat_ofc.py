@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import configparser
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ofc_edit
 import pytest
 
 from prefigure_compat import OFC, arg_eval
@@ -31,32 +31,18 @@ def args(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
 
 @pytest.fixture
 def ofc(args: argparse.Namespace) -> Iterator[OFC]:
-    with OFC(args, steerables=["learning_rate", "demo_every", "use_ema", "ratios"]) as o:
+    with OFC(args, steerables=["learning_rate", "demo_every", "use_ema", "ratios"], **ofc_edit.MANUAL) as o:
         yield o
 
 
 def edit(ofc: OFC, **values: str) -> None:
     """Rewrite lines ``key = ...`` like an editor would (whole file replaced)."""
-    path = Path(ofc.ofc_file)
-    lines = path.read_text().splitlines()
-    for i, line in enumerate(lines):
-        key = line.split("=", 1)[0].strip()
-        if "=" in line and key in values:
-            lines[i] = f"{key} = {values.pop(key)}"
-    lines += [f"{k} = {v}" for k, v in values.items()]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    ofc_edit.edit(ofc.ofc_file, **values)
 
 
-def wait_update(ofc: OFC, timeout: float = 3.0) -> dict[str, Any]:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        changes = ofc.update()
-        if changes:
-            return changes
-        time.sleep(0.02)
-    return {}
+def wait_update(ofc: OFC) -> dict[str, Any]:
+    """``update()`` once the OFC has processed the file on disk (its own polls, no sleep)."""
+    return ofc_edit.applied(ofc)
 
 
 def test_file_name_and_format(ofc: OFC, tmp_path: Path) -> None:
@@ -74,9 +60,18 @@ def test_file_name_and_format(ofc: OFC, tmp_path: Path) -> None:
 
 
 def test_update_without_edit_returns_empty_dict(ofc: OFC) -> None:
+    """Polled until settled, an untouched file and a file saved again unchanged (a new
+    inode, same text) apply nothing; the same polls do apply a real edit."""
+    before = Path(ofc.ofc_file).read_text()
+    assert not ofc_edit.settle(ofc)
     assert ofc.update() == {}
-    time.sleep(0.3)
+    edit(ofc)  # saved again, nothing changed
+    assert Path(ofc.ofc_file).read_text() == before
+    assert not ofc_edit.settle(ofc)
     assert ofc.update() == {}
+    edit(ofc, demo_every="51")
+    assert ofc_edit.settle(ofc)
+    assert ofc.update() == {"demo_every": 51}
 
 
 def test_update_returns_changes_and_updates_args(ofc: OFC, args: argparse.Namespace,
@@ -133,7 +128,7 @@ def test_steerable_that_is_not_an_argument_warns_and_the_run_goes_on(args: argpa
     from config_utils.ofc.core import OFCWarning
 
     with pytest.warns(OFCWarning) as caught:
-        ofc = OFC(args, steerables=["learning_rte", "demo_every", "config_file"])
+        ofc = OFC(args, steerables=["learning_rte", "demo_every", "config_file"], **ofc_edit.MANUAL)
     with ofc:
         assert ofc.steerables == ["demo_every"]
         edit(ofc, demo_every="9")
@@ -196,15 +191,18 @@ def test_file_holds_only_steerable_keys_with_header_and_types_mode_0600(ofc: OFC
 
 def test_an_edit_applies_after_the_watcher_saw_it_settle_not_at_the_very_next_update(
         ofc: OFC, args: argparse.Namespace) -> None:
-    """prefigure re-read the file in every ``update()``; here a watcher thread reads it, so an
-    ``update()`` right after the write still returns ``{}`` and one ~0.2 s later applies it
-    (a check-every-N loop sees the edit one check later)."""
+    """prefigure re-read the file in every ``update()``; here the watcher's polls read it, and
+    a version applies once it read the same at two polls (a half-saved file never applies): an
+    ``update()`` right after the write, or after one poll, still returns ``{}`` (a
+    check-every-N loop sees the edit a check later)."""
     edit(ofc, demo_every="5")
     assert ofc.update() == {}
-    assert args.demo_every == 50
-    start = time.monotonic()
-    assert wait_update(ofc) == {"demo_every": 5}
-    assert time.monotonic() - start < 1.0
+    core = ofc_edit.core_of(ofc)
+    assert core.poll() is False  # seen once: not settled yet
+    assert ofc.update() == {} and args.demo_every == 50
+    assert core.poll() is True  # the same text again: processed
+    assert ofc.update() == {"demo_every": 5}
+    assert args.demo_every == 5
 
 
 def test_a_second_live_process_on_the_same_file_is_refused(tmp_path: Path,

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import ofc_edit
 import pytest
 
 import prefigure_compat
@@ -64,15 +65,10 @@ def replace_value(path: Path, key: str, text: str) -> None:
     tmp.replace(path)
 
 
-def updates_until_change(ofc: Any, timeout: float = 3.0) -> dict[str, Any]:
-    """Call ``update()`` in a loop as a training loop does, until a change arrives."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        changed = ofc.update()
-        if changed:
-            return dict(changed)
-        time.sleep(0.02)
-    return {}
+def updates_until_change(ofc: Any) -> dict[str, Any]:
+    """``update()`` once the OFC has processed the file on disk: its own ``poll()`` drives
+    it (src/test/ofc_edit.py), no sleep."""
+    return ofc_edit.applied(ofc)
 
 
 # --- the submodule imports of older scripts ---------------------------------------------------
@@ -157,17 +153,15 @@ def test_readme_check_every_pattern(prefigure_dir: Path, monkeypatch: pytest.Mon
     try:
         with OFC(args, steerables=["demo_every"]) as ofc:
             replace_value(prefigure_dir / "readme-ofc.ini", "demo_every", "3")
+            ofc_edit.settle(ofc)  # the watcher has seen the edit (as a while later in training)
             seen: dict[str, Any] = {}
-            step = 0
-            end = time.monotonic() + 3.0
-            while not seen and time.monotonic() < end:
-                step += 1
+            for step in range(1, 4 * args.check_ofc_every + 1):
                 if step % args.check_ofc_every == 0:
                     changes = ofc.update()
                     if changes:
                         seen = changes
                         wandb.log({"args/" + k: v for k, v in changes.items()}, step=step)
-                time.sleep(0.005)
+                        break
     finally:
         run.finish()
     assert seen == {"demo_every": 3}
@@ -256,8 +250,10 @@ def test_on_gui_submit_rejects_a_bad_value_and_too_many_values(tmp_path: Path,
             ofc.on_gui_submit("0.2", "often")
         with pytest.raises(OFCError, match=r"^OFC.on_gui_submit: 3 values for 2 GUI keys \(lr, demo_every\); nothing was changed$"):
             ofc.on_gui_submit(0.2, 5, 6)
-        time.sleep(0.3)
+        before = Path(ofc.ofc_file).read_text()
+        ofc_edit.settle(ofc)
         assert ofc.update() == {}
+        assert Path(ofc.ofc_file).read_text() == before  # nothing was written either
         assert args.lr == 0.1
 
 
