@@ -243,3 +243,30 @@ def test_convert_builds_dataclasses_without_importing_layers() -> None:
     assert "config_utils.layers" in sys.modules  # installed by `import config_utils`
 
 
+
+
+# ------------------------------------------------------- one dataclass from a signature
+def test_one_builder_of_a_dataclass_from_a_signature() -> None:
+    """``make_config`` and the command line's function targets build their dataclass with
+    ``registry.dataclass_from_signature``: keyword fields, mutable defaults per instance,
+    ``Annotated`` kept for tyro, ``*args`` refused when asked."""
+    import dataclasses
+    from typing import Annotated, get_type_hints
+
+    from config_utils.registry import dataclass_from_signature
+
+    def train(data: str, /, steps: int, *, dims: list[int] = [1, 2], lr: Annotated[float, "x"] = 0.1) -> None:  # noqa: B006
+        ...
+
+    cls = dataclass_from_signature(train, "train_arguments", keyword_only=True, refuse_variadic=True)
+    assert cls is not None
+    assert [f.name for f in dataclasses.fields(cls)] == ["data", "steps", "dims", "lr"]
+    a, b = cls(data="d", steps=1), cls(data="d", steps=1)
+    assert a.dims == [1, 2] and a.dims is not b.dims
+    assert get_type_hints(cls, include_extras=True)["lr"] == Annotated[float, "x"]
+
+    def variadic(*args: int, n: int = 1) -> None: ...
+
+    assert dataclass_from_signature(variadic, "v", refuse_variadic=True) is None
+    skipped = dataclass_from_signature(variadic, "v")
+    assert skipped is not None and [f.name for f in dataclasses.fields(skipped)] == ["n"]
