@@ -6,19 +6,21 @@ and one NaN-aware equality. (docs/design.md, "Layers and provenance", "Run recor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, get_type_hints
 
 import pytest
 from cli_configs import LossModule1Config, LossModule2Config, TrainConfig
 
 import config_utils
 from config_utils.convert import same_value
-from config_utils.registry import Registry
+from config_utils.registry import Registry, dataclass_from_signature
 from config_utils.sources.previous import run_layer
 from config_utils.sources.runs import save_run
 
@@ -250,11 +252,6 @@ def test_one_builder_of_a_dataclass_from_a_signature() -> None:
     """``make_config`` and the command line's function targets build their dataclass with
     ``registry.dataclass_from_signature``: keyword fields, mutable defaults per instance,
     ``Annotated`` kept for tyro, ``*args`` refused when asked."""
-    import dataclasses
-    from typing import Annotated, get_type_hints
-
-    from config_utils.registry import dataclass_from_signature
-
     def train(data: str, /, steps: int, *, dims: list[int] = [1, 2], lr: Annotated[float, "x"] = 0.1) -> None:  # noqa: B006
         ...
 
