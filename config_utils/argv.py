@@ -38,7 +38,7 @@ from typing import Any
 
 from .convert import _FALSE, _TRUE
 from .errors import ConfigError, did_you_mean
-from .schema import TYPE_KEY, Shape
+from .schema import TYPE_KEY, Shape, variant_lacks
 from .types import strip_annotated, unwrap_optional
 
 RESERVED_PREFIX = "--flows:"
@@ -464,11 +464,9 @@ class Grammar:
             having = [m for m in self.shape.under.get(self.by_flag.get(norm_flag(path), ""), {}).get(union, ())]
             if not having or current in having:
                 continue
-            names = " or ".join(m.__name__ for m in having)
-            verb = "has" if len(having) == 1 else "have"
+            lacks = variant_lacks(union, current, chosen_by.get(union, "default"), rest, having)
             raise UsageError(
-                f"unknown flag {flag.partition('=')[0]!r}: {union!r} is {current.__name__} "
-                f"(from {chosen_by.get(union, 'default')}), which has no {rest!r}; {names} {verb} it "
+                f"unknown flag {flag.partition('=')[0]!r}: {lacks} "
                 f"(choose it with {subcommand_token(union, having[0].__name__, self.underscores)} "
                 f"or --{union}.{TYPE_KEY}={having[0].__name__})"
             )

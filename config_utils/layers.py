@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from .convert import _literal, convert, install_dataclass_builder
 from .errors import ConversionError, RunSourceError, UnknownKeyError, closest, did_you_mean
-from .schema import MISSING, TYPE_KEY, FieldInfo, is_config_instance, schema_of, walk
+from .schema import MISSING, TYPE_KEY, FieldInfo, is_config_instance, schema_of, variant_lacks, walk
 from .tree import flatten
 from .types import strip_annotated, union_members, unwrap_optional
 
@@ -312,12 +312,9 @@ def _variant_hint(key: str, raw: RawValue, choices: _Choices) -> str | None:
         having = [m for m in info.variants if m is not current and _has_path(m, rest)]
         if not having or current is None:
             return None
-        chosen_by = choices.source.get(union_path, DEFAULT)
-        names = " or ".join(m.__name__ for m in having)
-        verb = "has" if len(having) == 1 else "have"
+        lacks = variant_lacks(union_path, current, choices.source.get(union_path, DEFAULT), rest, having)
         return (
-            f"{raw.source}: unknown key {key!r}: {union_path!r} is {current.__name__} "
-            f"(from {chosen_by}), which has no {rest!r}; {names} {verb} it "
+            f"{raw.source}: unknown key {key!r}: {lacks} "
             f"(set {union_path + '.' + TYPE_KEY} = {having[0].__name__})"
         )
     return None

@@ -318,3 +318,12 @@ def class_leaves(cls: type) -> dict[str, Any]:
     """Dotted leaf path → declared type for a config *class*: nested configs are descended
     into; a union field is one leaf (its variant is not known from the class)."""
     return {n.path: n.field.type for n in walk(cls, choose=lambda p, f: None) if n.field.kind != "config"}
+
+
+def variant_lacks(union: str, current: type, chosen_by: str, rest: str, having: list[type]) -> str:
+    """The one wording of "the chosen variant has no such key, another has": a generic
+    did-you-mean would send people to a wrong key. Config files and runs (``layers``) and
+    the command line (``argv``) add how to choose the variant in their own syntax."""
+    names = " or ".join(m.__name__ for m in having)
+    verb = "has" if len(having) == 1 else "have"
+    return f"{union!r} is {current.__name__} (from {chosen_by}), which has no {rest!r}; {names} {verb} it"
