@@ -182,6 +182,18 @@ def _never() -> bool:
     return False
 
 
+def _open_append(path: Path) -> int:
+    """A non-blocking append handle on the regular file ``path`` (created if missing);
+    :class:`OSError` for anything else there (a FIFO, a directory)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    return fd
+
+
 def _append(path: Path, text: str) -> str | None:
     """Append ``text`` to the regular file ``path`` (created if missing) without ever blocking
     (a FIFO put there) or raising; the problem as text, None when written."""
@@ -465,6 +477,7 @@ class OFC:
         # recent page submits: (time written, {key: (value before, value submitted)})
         self._submits: list[tuple[float, dict[str, tuple[Any, Any]]]] = []
         self._metrics_problem = False
+        self._metrics_fd: int | None = None
         self._plot_stale = False  # metrics recorded since the last PNG
         self.plot_png = plot_png
         self._plot: Any = None
@@ -1065,14 +1078,29 @@ class OFC:
             return
         from ..sweep.report import metrics_line  # the one format of metrics.jsonl
 
-        line = metrics_line(dict(values), self._step(step))
-        problem = _append(self.metrics_file, line)
+        data = metrics_line(dict(values), self._step(step)).encode("utf-8")
+        problem = None
+        try:  # one write on a handle kept open (open + close per step cost ~15 µs more)
+            if self._metrics_fd is None:
+                self._metrics_fd = _open_append(self.metrics_file)
+            os.write(self._metrics_fd, data)
+        except OSError as exc:
+            problem = str(exc)
+            self._close_metrics()
         if problem is None:
             self._metrics_problem = False
             self._plot_stale = True
         elif not self._metrics_problem:
             self._metrics_problem = True
             report(f"OFC: could not append to {self.metrics_file} ({problem}); training goes on")
+
+    def _close_metrics(self) -> None:
+        fd, self._metrics_fd = self._metrics_fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def plot(self) -> Any:
         """The live plot of this run (:class:`config_utils.ofc.plot.RunPlot`), built from the
@@ -1289,6 +1317,7 @@ class OFC:
         """Stop the watcher thread (and the GUI). The file and history stay on disk."""
         if self._closed:
             return
+        self._close_metrics()
         self.finish_plot()  # the run's plot beside its record, when it reported metrics
         self._closed = True
         self._stop.set()

@@ -131,7 +131,7 @@ class OFCCallback(_Callback):
 
     def _record_metrics(self, trainer: pl.Trainer, step: int) -> None:
         """Append what the module logged (scalars) to the OFC's metrics file (rank 0)."""
-        every = self.metrics_every_n_steps or max(1, int(trainer.log_every_n_steps or 1))
+        every = self.metrics_every_n_steps or max(1, int(getattr(trainer, "log_every_n_steps", 1) or 1))
         if step == self._last_metrics_step or step % every or not trainer.is_global_zero:
             return
         self._last_metrics_step = step
