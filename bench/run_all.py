@@ -28,6 +28,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_instantiate.py", [], []),
     ("bench_compat.py", ["--no-prefigure"], ["--repeat", "3", "--no-prefigure"]),
     ("bench_ofc.py", [], ["--repeat", "3", "--no-prefigure"]),
+    ("bench_ofc_plot.py", [], ["--steps", "5000", "--rounds", "1", "--render-steps", "1000000"]),
     ("bench_sweep.py", [], ["--trials", "50", "--repeat", "1"]),
 ]
 VERDICT = re.compile(r"\b(PASS|FAIL|SKIP)\b|within target")
