@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "   upgrading pip (a few seconds)"
 	@$(BIN)/python -m pip install -q --upgrade pip
 	@echo "   installing flows-workspace with every extra and the dev tools: torch 2.13 (CPU),"
-	@echo "   Lightning, W&B, gradio, gin, PyYAML, pytest, ruff, mypy, prefigure, hydra, jsonargparse."
-	@echo "   About 1.5 minutes and 2.5 GB on a fresh machine (torch and gradio are most of it):"
+	@echo "   Lightning, W&B, MLflow, gradio, Optuna, Ray, submitit, gin, PyYAML; pytest, ruff, mypy,"
+	@echo "   MkDocs; the benchmarks' peers (prefigure, hydra, jsonargparse). A few minutes and about"
+	@echo "   3 GB on a fresh machine; a line per package as pip collects it, then as it installs it:"
 	@$(BIN)/python tools/pip_progress.py install --progress-bar off -c constraints.txt -e ".[all,dev]"
 	@echo "   W&B's published sweep schema for the sweep tests: the sweeps package, alone (its own"
 	@echo "   requirements pin numpy<2, so --no-deps; jsonref is what it reads the schema with)"
-	@$(BIN)/python -m pip install -q --no-deps sweeps==0.3.0 jsonref==1.1.0
+	@$(BIN)/python tools/pip_progress.py install --progress-bar off --no-deps sweeps==0.3.0 jsonref==1.1.0
 	@touch $(STAMP)
 	@echo "== $(VENV) is ready; to use it in your shell: source $(VENV)/bin/activate"
 
