@@ -75,9 +75,11 @@ def error_line(proc: subprocess.CompletedProcess[str]) -> str:
         if m:
             return m.group(1)
     rules = [i for i, ln in enumerate(lines) if set(ln) <= set("-─━│╭╮╰╯ ")]
-    if len(rules) >= 2 and rules[0] > 0:
+    if rules and rules[0] > 0:
         title = lines[0].strip("│╭╮ ─")
-        body = re.sub(r"\s+", " ", " ".join(ln.strip("│ ") for ln in lines[rules[0] + 1 : rules[1]])).strip()
+        # the first section: between the title and the first rule, or after it when empty
+        part = lines[1 : rules[0]] if rules[0] > 1 else lines[rules[0] + 1 : rules[1] if len(rules) > 1 else None]
+        body = re.sub(r"\s+", " ", " ".join(ln.strip("│╰╯─ ") for ln in part)).strip()
         return body if body.lower().startswith(title.lower()) else f"{title}: {body}"
     return lines[-1] if lines else f"exit status {proc.returncode}"
 

@@ -215,7 +215,7 @@ def test_bad_command_line_options(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert sweep_main([spec, "--ray-address", "127.0.0.1:1"], capsys)[2].strip() == \
         "flow_sweep: error: --ray-address and --ship-program need --engine ray"
     with pytest.raises(SystemExit) as exc:
-        sweep_cli.main([str(spec), "--engine", "slurm"])
+        sweep_cli.main([str(spec), "--engine", "kubernetes"])
     assert exc.value.code == 2
 
 

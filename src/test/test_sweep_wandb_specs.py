@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -186,7 +187,7 @@ def test_no_run_cap_runs_until_count_and_resume_keeps_the_total(
     code, out, _ = sweep_main([capped, "--dry-run", "--seed", "1", "--count", "5"], capsys)
     assert code == 0 and "random, 2 trials" in out and "  trial 1:" in out and "  trial 2:" not in out
     code, _, err = sweep_main([capped, "--count", "0"], capsys)
-    assert (code, err.strip()) == (2, "flow_sweep: error: --count: expected a number > 0, got 0")
+    assert code == 2 and err.startswith("flow_sweep: error: --count: ") and "0" in err and err.count("\n") == 1
 
 
 # --------------------------------------------------------------------- metrics from wandb.log
@@ -360,7 +361,7 @@ def test_sigkill_during_hyperband_then_resume(tmp_path: Path) -> None:
     first.send_signal(signal.SIGKILL)
     first.wait()
     first.stdout.close()
-    stopped_before = {ln.split()[2] for ln in seen if " stopped after " in ln}
+    stopped_before = {m.group(1) for ln in seen for m in [re.search(r"trial (\d+) stopped after ", ln)] if m}
     second = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=180)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "resuming:" in second.stdout
@@ -371,7 +372,7 @@ def test_sigkill_during_hyperband_then_resume(tmp_path: Path) -> None:
     assert all(by[n]["status"] == "stopped" and not by[n]["reruns"] for n in stopped_before)
     for n in stopped_before:  # not started again by the second controller
         assert f"trial {n} started" not in second.stdout
-    later = [ln.split()[2] for ln in second.stdout.splitlines() if " stopped after " in ln]
+    later = re.findall(r"trial (\d+) stopped after ", second.stdout)
     assert later, second.stdout  # the brackets went on after the resume
     for run_dir in (tmp_path / "sw" / "trials").iterdir():  # one attempt's lines per trial directory
         lines = (run_dir / "metrics.jsonl").read_text().splitlines() if (run_dir / "metrics.jsonl").exists() else []
