@@ -63,7 +63,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import os
 import re
 import tempfile
@@ -335,18 +334,9 @@ def _params(cfg: Any, values: dict[str, Any]) -> tuple[dict[str, str], list[str]
 
 def _record(cfg: Any, omit: list[str]) -> dict[str, Any]:
     """The run record of ``cfg``, omitted values masked in its config and its command line."""
-    from .push import mask_argv as _mask_argv
-    from .push import omit_path as _omit
-    from .runs import make_record
+    from .push import tracker_record
 
-    record = make_record(cfg)
-    for key in omit:
-        _omit(record["config"], key)
-    if omit:
-        record["argv"] = _mask_argv(list(record.get("argv") or []), omit)
-    # one JSON round trip: what log_dict writes is exactly what a pull reads
-    out: dict[str, Any] = json.loads(json.dumps(record, default=str))
-    return out
+    return tracker_record(cfg, omit)
 
 
 def _push_cause(exc: BaseException, client: Any) -> str:

@@ -65,6 +65,23 @@ def omit_path(values: dict[str, Any], path: str) -> None:
             node = node[part]
 
 
+def tracker_record(cfg: Any, omit: list[str]) -> dict[str, Any]:
+    """The run record a tracker push stores: :func:`~config_utils.sources.runs.make_record`
+    with the ``omit`` paths as :data:`OMITTED` in its config and masked in its command line,
+    as JSON primitives (what the tracker stores is exactly what a pull reads)."""
+    import json
+
+    from .runs import make_record
+
+    record = make_record(cfg)
+    for key in omit:
+        omit_path(record["config"], key)
+    if omit:
+        record["argv"] = mask_argv(list(record.get("argv") or []), omit)
+    out: dict[str, Any] = json.loads(json.dumps(record, default=str))
+    return out
+
+
 def mask_argv(argv: list[str], omit: list[str]) -> list[str]:
     """``--data.token s3cret`` / ``--data.token=s3cret`` → the value replaced by OMITTED."""
     flags = {f"--{p}" for p in omit} | {f"--{p.replace('_', '-')}" for p in omit}

@@ -139,6 +139,13 @@ def save_run(cfg: Any, run_dir: str | Path, *, argv: list[str] | None = None) ->
     (:func:`check_recreatable`).
     """
     check_recreatable(cfg)
+    return write_record(make_record(cfg, argv), run_dir)
+
+
+def write_record(record: dict[str, Any], run_dir: str | Path) -> Path:
+    """Write ``record`` as ``run_dir/run_record.json`` (atomically), never over a file of
+    that name that is not a run record; each failure one :class:`RunSourceError` line. The one
+    writer of records: :func:`save_run` and the trackers' pushes use it."""
     run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +160,7 @@ def save_run(cfg: Any, run_dir: str | Path, *, argv: list[str] | None = None) ->
             "another run directory)"
         )
     try:
-        text = json.dumps(make_record(cfg, argv), indent=2, sort_keys=False)
+        text = json.dumps(record, indent=2, sort_keys=False)
     except (TypeError, ValueError) as exc:  # argv or provenance holding something odd
         raise RunSourceError(f"save_run: the run record cannot be written as JSON ({exc})") from None
     try:

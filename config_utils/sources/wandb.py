@@ -74,7 +74,7 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError, RunSourceError
 from ..extras import require
 from ..rank import process_rank
-from .push import config_primitives, mask_argv, omit_path
+from .push import config_primitives, omit_path
 
 RECORD_NAME = "run_record.json"
 DEFAULT_TIMEOUT = 6.0
@@ -214,19 +214,10 @@ def _write_record(cfg: Any, run_dir: Path, omit: list[str]) -> None:
     (in its config and in the recorded command line)."""
     if not (dataclasses.is_dataclass(cfg) and not isinstance(cfg, type)):
         return  # a record re-creates a config *type*; Namespaces and dicts have none
-    from .runs import save_run
+    from .push import tracker_record
+    from .runs import write_record
 
-    path = save_run(cfg, run_dir)
-    if omit:
-        from ..readers import load_json, read_text
-
-        record = load_json(read_text(path), where=path)
-        for key in omit:
-            omit_path(record["config"], key)
-        record["argv"] = mask_argv(list(record.get("argv") or []), omit)
-        tmp = path.with_name(f".{path.name}.omit")
-        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+    write_record(tracker_record(cfg, omit), run_dir)
 
 
 # --------------------------------------------------------------------------------------------
