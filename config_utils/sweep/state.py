@@ -160,6 +160,18 @@ def live_trials(sweep_id: str) -> dict[int, int]:
     return found
 
 
+def _wrapper_led(pgid: int, tag: str) -> bool:
+    """True when process group ``pgid`` is led by :func:`trial_command`'s wrapper of trial
+    ``tag``: only such a trial writes ``exit.json`` when it ends, so only it can be waited for.
+    (A Ray or SLURM task left behind is killed and its trial run again, as before.)"""
+    try:
+        argv = Path(f"/proc/{pgid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    head = [a.decode(errors="replace") for a in argv[:4]]
+    return head == ["/bin/sh", "-c", TRIAL_WRAPPER, "flows-trial"] and trial_env_of(pgid) == tag
+
+
 # --------------------------------------------------------------------------- errors of the storage
 
 
@@ -505,15 +517,19 @@ class SweepState:
             run_dir = trial_dir(self.dir, t.number)
             st = Started(t.number, values, list(args), run_dir)
             pgid = live.pop(t.number, None)
+            killed = ""
+            if pgid is not None and not _wrapper_led(pgid, f"{self.id}/trial:{t.number}"):
+                kill_group(pgid)
+                killed, pgid = f"; its process group {pgid} was killed", None
             code, problem = read_exit_record(run_dir) if pgid is None else (None, "")
             if pgid is not None or code is not None:
                 self._adopt(st, run, pgid)
                 continue
             if run.get("interrupted"):
-                reason = "interrupted (Ctrl-C)"
+                reason = "interrupted (Ctrl-C)" + killed
             else:
                 reason = ("the sweep process ended while it ran, and the trial did not finish ("
-                          + (problem or f"no {EXIT_FILE} in its run directory") + ")")
+                          + (problem or f"no {EXIT_FILE} in its run directory") + ")" + killed)
             reruns = list(t.user_attrs.get("reruns", [])) + [reason]
             self.study._storage.set_trial_user_attr(t._trial_id, "reruns", reruns)
             if run_dir.exists():
@@ -530,6 +546,9 @@ class SweepState:
             return
         run_dir = trial_dir(self.dir, n)
         pgid = live.pop(n, None)
+        if pgid is not None and not _wrapper_led(pgid, f"{self.id}/trial:{n}"):
+            kill_group(pgid)
+            pgid = None
         if pgid is None and read_exit_record(run_dir)[0] is None:
             if run_dir.exists():  # it died with the controller: its next run starts clean
                 run_dir.rename(run_dir.with_name(f"{run_dir.name}.attempt-0"))

@@ -40,7 +40,7 @@ def attack(kind: str, run_dir: Path) -> None:
         (run_dir / "output.log").unlink()
         os.mkfifo(run_dir / "output.log")
     elif kind == "many-metrics":
-        config_utils.report(**{f"m{i}": float(i) for i in range(5000)})
+        config_utils.report(**{f"m{i}": float(i) for i in range(5000)})  # type: ignore[arg-type]
     elif kind == "long-line":
         sys.stdout.write("x" * (50 * 1024 * 1024))  # a 50 MB last line, then a crash
         sys.stdout.flush()

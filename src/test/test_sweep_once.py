@@ -92,10 +92,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_adopts_orphans_and_never_runs_a_trial_twice(tmp_path: Path) -> None:
+def test_sigkill_then_two_resumes_at_once_adopt_orphans_and_never_run_a_trial_twice(tmp_path: Path) -> None:
     """After the controller is SIGKILLed, trial 1 ends while no controller runs and trial 3 is
-    still running at the resume: the resumed sweep records 1 from its run directory, waits for
-    3, runs only 4 and 5, and every trial ends exactly once."""
+    still running. Two controllers then resume the directory at once: the second is refused in
+    one line (exit 2) while the first runs; the first records 1 from its run directory, waits
+    for 3, runs only 4 and 5, and every trial ends exactly once."""
     args, log, gate = gated_sweep(tmp_path)
     kill_while_gated(args, log, tmp_path)
     starts, ends = marks(log)
@@ -103,16 +104,33 @@ def test_sigkill_then_resume_adopts_orphans_and_never_runs_a_trial_twice(tmp_pat
     orphan3 = starts["3"][-1]
     (gate / "1").touch()  # trial 1 ends unseen
     wait_for(lambda: "1" in marks(log)[1])
-    second = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
-    out: list[str] = []
-    assert second.stdout is not None
-    for line in second.stdout:
-        out.append(line)
-        if "resuming:" in line:
-            assert _alive(orphan3)  # adopted, not killed
-            (gate / "3").touch()
-    assert second.wait(timeout=120) == 0, "".join(out)
-    text = "".join(out)
+    both = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+            for _ in range(2)]
+    try:
+        wait_for(lambda: any(p.poll() is not None for p in both))  # the loser: trial 3 is gated
+        loser = next(p for p in both if p.poll() is not None)
+        winner = next(p for p in both if p is not loser)
+        _, err = loser.communicate()
+        assert loser.returncode == 2, err
+        sweep_id = json.loads((tmp_path / "sw" / "sweep.json").read_text())["id"]
+        assert err.strip() == (f"flow_sweep: error: {tmp_path}/sw: another flow_sweep is running sweep "
+                               f"{sweep_id} here (it holds .lock); wait for it to end, or stop it with Ctrl-C")
+        assert winner.stdout is not None
+        lines = []
+        for line in winner.stdout:  # the winner may still be between its lock and its resume
+            lines.append(line)
+            if "resuming:" in line:
+                break
+        assert _alive(orphan3)  # adopted by the winner, not killed
+        (gate / "3").touch()
+        rest, err = winner.communicate(timeout=120)
+        text = "".join(lines) + rest
+        assert winner.returncode == 0, text + err
+    finally:
+        for p in both:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
     assert "resuming: 2 of 6 trials already ended; 0 were running and run again; 2 adopted" in text
     assert "(re-run)" not in text and "trial 1 started" not in text and "trial 3 started" not in text
     starts, ends = marks(log)
@@ -126,35 +144,6 @@ def test_sigkill_then_resume_adopts_orphans_and_never_runs_a_trial_twice(tmp_pat
     assert rows["1"]["loss"] == "1.0" and rows["3"]["loss"] == "3.0"
     assert not any(r["reruns"] for r in rows.values())
     assert not list((tmp_path / "sw" / "trials").glob("*.attempt-*"))
-
-
-@pytest.mark.slow
-def test_two_controllers_resuming_one_directory_at_once(tmp_path: Path) -> None:
-    """The second is refused in one line (exit 2) while the first waits for the adopted
-    trials; no trial ends twice."""
-    args, log, gate = gated_sweep(tmp_path)
-    kill_while_gated(args, log, tmp_path)
-    both = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-            for _ in range(2)]
-    try:
-        wait_for(lambda: any(p.poll() is not None for p in both))  # the loser: trials 1, 3 are gated
-        loser = next(p for p in both if p.poll() is not None)
-        winner = next(p for p in both if p is not loser)
-        _, err = loser.communicate()
-        assert loser.returncode == 2, err
-        sweep_id = json.loads((tmp_path / "sw" / "sweep.json").read_text())["id"]
-        assert err.strip() == (f"flow_sweep: error: {tmp_path}/sw: another flow_sweep is running sweep "
-                               f"{sweep_id} here (it holds .lock); wait for it to end, or stop it with Ctrl-C")
-        (gate / "1").touch()
-        (gate / "3").touch()
-        out, err = winner.communicate(timeout=120)
-        assert winner.returncode == 0, out + err
-    finally:
-        for p in both:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
-    assert marks(log)[1] == {str(n): 1 for n in range(6)}
 
 
 def test_recover_settles_what_a_dead_controller_left(tmp_path: Path) -> None:
@@ -236,14 +225,17 @@ def test_every_planned_trial_ends_exactly_once_under_sigkill_at_random_moments(
     log = root / "marks.log"
     spec = root / "s.yaml"
     spec.write_text(f"program: {PROGRAM}\nmethod: grid\nmetric: {{name: loss}}\nparameters:\n"
-                    f"  x: {{values: [0, 1, 2, 3]}}\n  sleep: {{value: 0.2}}\n  log: {{value: '{log}'}}\n")
+                    f"  x: {{values: [0, 1, 2, 3]}}\n  sleep: {{value: 0.1}}\n  log: {{value: '{log}'}}\n")
     args = [*FLOW_SWEEP, str(spec), "--sweep-dir", str(root / "sw"), "--parallel", "2"]
     for more, ms in kills:
-        before = sum(len(p) for p in marks(log)[0].values())
+        goal = sum(len(p) for p in marks(log)[0].values()) + more
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root)
+
+        def reached(proc: subprocess.Popen[bytes] = proc, goal: int = goal) -> bool:
+            return sum(len(p) for p in marks(log)[0].values()) >= goal or proc.poll() is not None
+
         try:
-            wait_for(lambda proc=proc, goal=before + more: sum(len(p) for p in marks(log)[0].values()) >= goal
-                     or proc.poll() is not None)
+            wait_for(reached)
             time.sleep(ms / 1000)  # the random moment itself
         finally:
             proc.send_signal(signal.SIGKILL)
