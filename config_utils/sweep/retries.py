@@ -30,7 +30,9 @@ def process_failure(o: Outcome, timeout: float | None) -> str | None:
         return f"timed out after {timeout:g} s" if timeout is not None else "timed out"
     if o.exit_code != 0:
         last = next((ln.strip() for ln in reversed(o.tail) if ln.strip()), "")
-        return f"exit status {o.exit_code}" + (f": {last}" if last else "")
+        from .results import clip  # a trial's last line can be megabytes: kept bounded
+
+        return f"exit status {o.exit_code}" + (f": {clip(last)}" if last else "")
     return None
 
 
