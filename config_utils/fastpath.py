@@ -384,7 +384,7 @@ def _convert(spec: _LeafSpec, texts: list[str], eq: bool) -> tuple[Any, Any]:
         if len(texts) != 1:
             raise Decline("bool value")
         native = texts[0] == "True" if texts[0] in ("True", "False") else REFUSED
-        return native, _read(_superset_reader(bool), texts[0])
+        return native, _read(_read_bool_word, texts[0])
     if spec.kind == "one":
         if len(texts) != 1 or (not eq and texts[0] == ""):
             raise Decline("one value")
@@ -413,6 +413,10 @@ def _convert(spec: _LeafSpec, texts: list[str], eq: bool) -> tuple[Any, Any]:
         return _fixed(spec.readers, texts), _fixed(spec.readers_super, rewritten)
     assert spec.read is not None and spec.read_super is not None
     return _many(spec.read, texts, spec.container), _many(spec.read_super, rewritten, spec.container)
+
+
+def _read_bool_word(text: str) -> bool:
+    return convert(text, bool, key="argument", where="command line")  # type: ignore[no-any-return]
 
 
 def _read_none(text: str) -> None:

@@ -1,0 +1,162 @@
+"""What ``config_utils.cli`` was asked to build, and function targets.
+
+A target is a dataclass, ``Optional[dataclass]``, a top-level union of dataclasses, a function
+(its parameters become a generated dataclass, so layers and provenance work on them) or
+anything else tyro accepts (no layers). A function target is not called while tyro parses:
+tyro gets a stand-in with the same signature, and the real function is called once the
+arguments are known.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from .schema import schema_of
+from .types import is_config_type, is_union, strip_annotated
+
+if typing.TYPE_CHECKING:
+    pass
+
+
+class _Unset:
+    """``default=`` not given (tyro's own sentinel needs a tyro import)."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+UNSET: Any = _Unset()
+
+
+class Target:
+    """What ``cli`` was asked to build, seen from the layers.
+
+    ``kind``: ``class`` (a dataclass), ``optional`` (``Optional[dataclass]``), ``union`` (a
+    top-level union of dataclasses), ``function`` (its parameters become a generated
+    dataclass for the layers), or ``other`` (anything else tyro accepts: no layers).
+    ``cls``: the dataclass layers apply to; ``members``: a union's members.
+    """
+
+    __slots__ = ("kind", "cls", "members", "function")
+
+    def __init__(
+        self,
+        kind: str,
+        cls: type | None = None,
+        members: tuple[type, ...] = (),
+        function: Callable[..., Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.cls = cls
+        self.members = members
+        self.function = function
+
+    def field_names(self) -> list[str]:
+        classes = [self.cls] if self.cls is not None else list(self.members)
+        return [f.name for c in classes for f in schema_of(c).fields]
+
+
+def analyse(f: Any) -> Target:
+    tp = strip_annotated(f)
+    if is_config_type(tp):
+        return Target("class", cls=tp)
+    if is_union(tp):
+        args = [strip_annotated(a) for a in typing.get_args(tp)]
+        configs = tuple(a for a in args if is_config_type(a))
+        others = [a for a in args if not is_config_type(a)]
+        if configs and others == [type(None)] and len(configs) == 1:
+            return Target("optional", cls=configs[0])
+        if configs and not others:
+            return Target("union", members=configs)
+        return Target("other")
+    if typing.get_origin(tp) is not None:
+        # a parameterised generic (``Args[Triangle]``): a structured type, not a function;
+        # tyro resolves its type variables, and layers do not apply (docs/cli.md)
+        return Target("other")
+    if callable(tp) and not isinstance(tp, type):
+        params = params_dataclass(tp)
+        return Target("function", cls=params, function=tp)
+    return Target("other")
+
+
+@functools.lru_cache(maxsize=64)
+def params_dataclass(fn: Callable[..., Any]) -> type | None:
+    """A dataclass mirroring ``fn``'s parameters, so layers and provenance work on them.
+
+    None when the signature has ``*args``/``**kwargs`` or cannot be read.
+    """
+    try:
+        sig = inspect.signature(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except (TypeError, ValueError, NameError):
+        return None
+    specs: list[tuple[str, Any, Any]] = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            return None
+        tp = hints.get(p.name, Any)
+        if p.default is p.empty:
+            specs.append((p.name, tp, dataclasses.field()))
+        elif type(p.default).__hash__ is None:
+            specs.append((p.name, tp, dataclasses.field(default_factory=functools.partial(copy.deepcopy, p.default))))
+        else:
+            specs.append((p.name, tp, dataclasses.field(default=p.default)))
+    try:
+        cls = dataclasses.make_dataclass(f"{getattr(fn, '__name__', 'main')}_arguments", specs, kw_only=True)
+    except (TypeError, ValueError):
+        return None
+    cls.__doc__ = inspect.getdoc(fn) or ""
+    cls.__module__ = getattr(fn, "__module__", __name__)
+    return cls
+
+
+class Deferred:
+    """Returned to tyro instead of calling a function target (we call it afterwards)."""
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.args = args
+        self.kwargs = kwargs
+
+
+def recorder(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def record(*args: Any, **kwargs: Any) -> Deferred:
+        return Deferred(args, kwargs)
+
+    return record
+
+
+def finish_call(target: Target, result: Any) -> tuple[Any, Any]:
+    """(the config object provenance attaches to, what ``cli`` returns)."""
+    if target.kind != "function":
+        return result, result
+    assert target.function is not None
+    if isinstance(result, Deferred):
+        params = _arguments_instance(target, result.args, result.kwargs)
+        return params, target.function(*result.args, **result.kwargs)
+    # layered: tyro built the generated arguments dataclass
+    kwargs = {f.name: getattr(result, f.name) for f in schema_of(type(result)).fields}
+    return result, _call_with(target.function, kwargs)
+
+
+def _call_with(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    sig = inspect.signature(fn)
+    positional = [kwargs.pop(p.name) for p in sig.parameters.values() if p.kind is p.POSITIONAL_ONLY]
+    return fn(*positional, **kwargs)
+
+
+def _arguments_instance(target: Target, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if target.cls is None or target.function is None:
+        return None
+    bound = inspect.signature(target.function).bind(*args, **kwargs)
+    bound.apply_defaults()
+    try:
+        return target.cls(**bound.arguments)
+    except TypeError:
+        return None
