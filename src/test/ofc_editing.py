@@ -19,7 +19,8 @@ from config_utils.ofc.core import atomic_write
 def edit_text(text: str, values: Mapping[str, str]) -> str:
     """``text`` with the line of each key in ``values`` set to ``key = value``."""
     for key, raw in values.items():
-        text, n = re.subn(rf"(?m)^{re.escape(key)} = .*$", lambda _m: f"{key} = {raw}", text)
+        line = f"{key} = {raw}".replace("\\", "\\\\")  # re.subn reads the line as a template
+        text, n = re.subn(rf"(?m)^{re.escape(key)} = .*$", line, text)
         assert n == 1, f"{key} is not on exactly one line of the OFC file"
     return text
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import pytest
+from ofc_editing import edit_text, settle
 
 from config_utils.errors import OFCError
 from config_utils.ofc import OFC, OFCWarning
@@ -80,15 +81,7 @@ def make(tmp_path: Path, cfg: Any = None, steer: Any = STEER, **kw: Any) -> OFC:
 
 def set_line(path: Path, key: str, raw: str) -> None:
     """Edit one value the way a person would (whole file replaced, like most editors)."""
-    text = path.read_text()
-    new, n = re.subn(rf"(?m)^{re.escape(key)} = .*$", lambda m: f"{key} = {raw}", text)
-    assert n == 1, key
-    atomic_write(path, new)
-
-
-def settle(ofc: OFC) -> None:
-    ofc.poll()
-    ofc.poll()
+    atomic_write(path, edit_text(path.read_text(), {key: raw}))
 
 
 def line_of(path: Path, key: str) -> int:

@@ -109,8 +109,8 @@ def test_page_submit_and_file_edit_ms_apart_keep_both(
             def editor(lam: str = lam) -> None:
                 _editor(ofc.ofc_file, "lam", lam, save)
 
-            pair = (editor, submit) if editor_first else (submit, editor)
-            _race(*pair, delay_s=rng.uniform(0.0, 0.003))
+            first, second = (editor, submit) if editor_first else (submit, editor)
+            _race(first, second, delay_s=rng.uniform(0.0, 0.003))
             settle(ofc)
             ofc.update(step=n)
             got = (ofc.cfg.optim.lr, ofc.cfg.lam)
