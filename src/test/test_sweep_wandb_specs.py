@@ -347,7 +347,7 @@ def test_sigkill_during_hyperband_then_resume(tmp_path: Path) -> None:
     spec.write_text(f"program: {EXAMPLES / 'curves.py'}\nmethod: grid\nmetric: {{name: loss}}\n"
                     "early_terminate: {type: hyperband, min_iter: 3, eta: 3}\nparameters:\n"
                     "  lr: {values: [0.01, 0.03, 1.0, 0.0001, 0.1, 0.3, 0.001, 3.0, 0.0003, 10.0]}\n"
-                    "  epochs: {value: 12}\n  epoch_seconds: {value: 0.15}\n")
+                    "  epochs: {value: 12}\n  epoch_seconds: {value: 0.1}\n")
     args = [*FLOW_SWEEP, str(spec), "--sweep-dir", str(tmp_path / "sw"), "--parallel", "2"]
     first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
     assert first.stdout is not None
