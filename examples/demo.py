@@ -16,17 +16,28 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 TRAIN = HERE / "train.py"
 
 
+QUIET_LIMIT = 10.0  # seconds without a line before the demo says what it is waiting for
+
+
 def run(args: list[str], note: str = "") -> str:
-    """Run ``train.py`` with ``args``, echoing its output line by line as it comes; return it all."""
+    """Run ``train.py`` with ``args``, echoing its output line by line as it comes; return it all.
+
+    While the run prints nothing for QUIET_LIMIT seconds (importing torch, Lightning and W&B on
+    a busy machine takes 10-20 s before the first line), the demo says what it is waiting for,
+    so the terminal is never silent long enough to look hung.
+    """
     print(f"\n$ python examples/train.py {' '.join(args)}", flush=True)
     if note:
         print(f"  ({note})", flush=True)
@@ -43,14 +54,37 @@ def run(args: list[str], note: str = "") -> str:
         bufsize=1,
     ) as proc:
         assert proc.stdout is not None
-        for line in proc.stdout:
+        incoming: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_pump, args=(proc.stdout, incoming), daemon=True)
+        reader.start()
+        last = time.monotonic()
+        while True:
+            try:
+                line = incoming.get(timeout=1.0)
+            except queue.Empty:
+                if time.monotonic() - last >= QUIET_LIMIT:
+                    doing = "still running" if lines else "starting: Python is importing torch, Lightning and W&B"
+                    print(f"  ... {doing} ({time.monotonic() - start:.0f} s)", flush=True)
+                    last = time.monotonic()
+                continue
+            if line is None:
+                break
             lines.append(line)
             print(line, end="", flush=True)
+            last = time.monotonic()
         status = proc.wait()
+        reader.join()
     if status != 0:
         raise SystemExit(f"demo: train.py exited with status {status}")
     print(f"  ({time.monotonic() - start:.1f} s)", flush=True)
     return "".join(lines)
+
+
+def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
+    """Hand the child's lines over as they come; None when it closed its output."""
+    for line in stream:
+        into.put(line)
+    into.put(None)
 
 
 def run_dir_of(output: str) -> Path:
