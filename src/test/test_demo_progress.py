@@ -215,3 +215,25 @@ def test_setuptools_editable_box_becomes_one_line_saying_it_is_harmless(
         "     (setuptools' 'Editable installation' warning: harmless)",
         "ERROR: something real",
     ]
+
+
+def test_a_silent_training_start_is_announced_not_left_blank(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Importing torch, Lightning and W&B can take 20 s before train.py's first line; the demo
+    says what it waits for instead of leaving the terminal blank (here with a 1 s limit and a
+    program that is silent for 3 s, then prints)."""
+    spec = importlib.util.spec_from_file_location("flows_demo_quiet", DEMO)
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    slow = tmp_path / "slow_start.py"
+    slow.write_text("import time\ntime.sleep(3)\nprint('run directory: logs/x')\n")
+    monkeypatch.setattr(demo, "TRAIN", slow)
+    monkeypatch.setattr(demo, "QUIET_LIMIT", 1.0)
+    output = demo.run(["--max-steps", "1"])
+    printed = capsys.readouterr().out.splitlines()
+    assert output == "run directory: logs/x\n"
+    waits = [line for line in printed if line.startswith("  ... starting: Python is importing torch")]
+    assert waits, printed
+    assert printed.index(waits[0]) < printed.index("run directory: logs/x")
