@@ -82,13 +82,13 @@ def _edge_class(name: str) -> type:
 
 @pytest.mark.parametrize("name", sorted(LEAF_TYPES))
 def test_edge_tokens_agree(name: str) -> None:
-    """Each token as a value, alone, with `=`, before a plain flag, and beside a superset form
-    (`--flag=yes` makes the tyro path rewrite the whole list)."""
+    """Each token as a value, alone, with `=`, and beside a superset form (`--flag=yes` makes
+    the tyro path rewrite the whole list, so the token is read by the second attempt)."""
     cls = _edge_class(name)
     failures: list[str] = []
     answered = 0
     for tok in EDGE_TOKENS:
-        for argv in (["--v", tok], [f"--v={tok}"], ["--v", tok, "--n", "3"], ["--v", tok, "--n=3", "--flag=yes"]):
+        for argv in (["--v", tok], [f"--v={tok}"], ["--v", tok, "--n=3", "--flag=yes"]):
             fast, slow, oracle = ours(cls, argv, fast=True), ours(cls, argv, fast=False), bare(cls, argv)
             answered += fast.path == "fast"
             found = disagreement(fast, slow, oracle)
