@@ -322,26 +322,32 @@ class _Watch:
 
 def _follow(state: SweepState, engine: Any, brackets: Brackets, running: dict[int, _Watch],
             opts: Options, say: _Printer) -> None:
-    """Read the running trials' new metric values; keep band values; stop the laggards."""
-    rule = brackets.rule
+    """Read the running trials' new metric values, keep their band values, and stop the
+    laggards. As W&B's controller does on every heartbeat, every running trial is judged
+    against the current thresholds, not only when it reaches a band: a threshold tightens as
+    more trials reach the band."""
+    histories: dict[int, list[float]] = {}
     for n, w in running.items():
         if w.stop is not None:
             continue
         w.metrics.update()
-        history = w.metrics.history()
-        values = [v for _, v in history]
-        new = brackets.update(n, values)
-        if not new:
-            continue
-        tid = state._trial_id(n)
-        for band, value in new.items():
-            if math.isfinite(value):
-                state.study._storage.set_trial_intermediate_value(tid, band, value)
-        verdict = rule.verdict(values, brackets.thresholds())
+        histories[n] = [v for _, v in w.metrics.history()]
+        new = brackets.update(n, histories[n])
+        if new:
+            tid = state._trial_id(n)
+            for band, value in new.items():
+                if math.isfinite(value):
+                    state.study._storage.set_trial_intermediate_value(tid, band, value)
+    if not histories:
+        return
+    thresholds = brackets.thresholds()
+    metric = state.plan.checked.spec.metric
+    for n, values in histories.items():
+        verdict = brackets.rule.verdict(values, thresholds)
         if verdict is None:
             continue
         band, value, threshold = verdict
-        metric = state.plan.checked.spec.metric
+        w = running[n]
         w.stop = (f"stopped early by hyperband at band {band}: {metric}={value:.6g} is worse than "
                   f"the band's threshold {threshold:.6g}")
         engine.stop_trial(n, opts.stop_grace)
