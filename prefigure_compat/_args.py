@@ -467,12 +467,12 @@ def parse_imports(args: argparse.Namespace, debug: bool = False) -> argparse.Nam
 
 
 def pull_wandb_config(wandb_config: str, defaults: dict[str, Any]) -> dict[str, Any]:
-    """Override ``defaults`` with the config of a previous W&B run (``OMITTED`` values skipped)."""
+    """Override ``defaults`` with the config of a previous W&B run (``OMITTED`` values of a
+    tracker skipped, see :func:`pull_flat`)."""
     from ._wandb import pull_flat
 
     for key, value in pull_flat(wandb_config).items():
-        if value != "OMITTED":
-            defaults[key] = arg_eval(value)
+        defaults[key] = arg_eval(value)
     return defaults
 
 

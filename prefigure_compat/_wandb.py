@@ -15,18 +15,24 @@ from typing import Any
 
 
 def pull_flat(wandb_config: str) -> dict[str, Any]:
-    """The top-level ``{key: value}`` of a previous run's config, ``"OMITTED"`` kept.
+    """The top-level ``{key: value}`` of a previous run's config; keys pushed as
+    ``"OMITTED"`` are skipped when the config comes from a tracker (prefigure's convention),
+    kept as the text in a run directory written by ``save_run``.
 
     prefigure configs are flat: a dict value is a whole setting (an imported config file),
-    so it is not flattened into dotted keys.
+    so it is not flattened into dotted keys. Read as ``--from-run`` reads it
+    (:func:`config_utils.sources.previous.pull_previous`).
     """
-    from config_utils.sources.wandb import pull_config
+    from config_utils.sources.previous import pull_previous
+    from config_utils.sources.push import drop_omitted
 
     if not Path(wandb_config).expanduser().exists():  # a local run directory needs no wandb
         from config_utils.extras import require
 
         require("wandb", "wandb", feature="--wandb-config with a W&B run")
-    return dict(pull_config(wandb_config))
+    run = pull_previous(wandb_config)
+    values = dict(run.config)
+    return drop_omitted(values) if run.tracker else values
 
 
 def push_wandb_config(wandb_logger: Any, args: argparse.Namespace, omit: Iterable[str] = []) -> None:  # noqa: B006 - prefigure's signature
