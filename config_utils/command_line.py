@@ -68,6 +68,7 @@ from .schema import (
     is_config_instance,
     iter_instance,
     shape_of,
+    walk,
 )
 from .targets import UNSET, Target, analyse, finish_call, recorder
 from .tree import get_path
@@ -311,6 +312,12 @@ def _tyro_missing() -> Any:
     return getattr(tyro, "MISSING", _REQUIRED) if tyro is not None else _REQUIRED
 
 
+@functools.lru_cache(maxsize=64)
+def _declares_missing(cls: type, missing: Any) -> bool:
+    """A field default somewhere in ``cls`` (any variant) is ``tyro.MISSING``."""
+    return any(node.field.default is missing for node in walk(cls))
+
+
 def _fast_path_enabled() -> bool:
     """``FLOWS_FAST_PATH=0`` (or false/no/off) turns the fast path off."""
     return os.environ.get("FLOWS_FAST_PATH", "1").strip().lower() not in ("0", "false", "no", "off")
@@ -330,6 +337,14 @@ def _fast_path(
 
     cls = target.cls
     assert cls is not None
+    if default is not UNSET and not is_config_instance(default):
+        return None  # `default=tyro.MISSING` and the like: tyro's to read
+    missing = _tyro_missing()
+    if missing is not _REQUIRED and (
+        _declares_missing(cls, missing)
+        or (default is not UNSET and any(v is missing for _, _, v in iter_instance(default)))
+    ):
+        return None  # tyro asks for what is MISSING (and names it)
     try:
         base = default if is_config_instance(default) else None
         parsed = fastpath.read_arguments(

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import tyro
 from cli_configs import (
     Color,
     Level,
@@ -417,3 +418,54 @@ def test_a_parameterised_generic_is_a_structured_target() -> None:
     argv = ["--shape.a", "3", "--scale", "2"]
     assert cli(Shape[Triangle], args=argv, config_file=None) == tyro.cli(Shape[Triangle], args=argv)
     assert cli(Shape[Triangle], args=argv, config_file=None) == Shape(Triangle(3.0), 2)
+
+
+@dataclasses.dataclass
+class MissingChild:
+    a: int = 5
+    b: int = 3
+
+
+@dataclasses.dataclass
+class MissingParent:
+    child: MissingChild
+
+
+@dataclasses.dataclass
+class MissingInDefinition:
+    child: MissingChild = tyro.MISSING
+    n: int = 1
+
+
+@pytest.mark.parametrize("fast", ["1", "0"])
+def test_tyro_missing_anywhere_is_asked_for(fast: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tyro.MISSING` in `default=`, nested in it, as `default=` itself, or as a field default:
+    tyro refuses an empty command line and names what is missing; the fast path declines."""
+    monkeypatch.setenv("FLOWS_FAST_PATH", fast)
+    calls: list[tuple[type, list[str], dict[str, typing.Any]]] = [
+        (MissingParent, [], {"default": MissingParent(child=tyro.MISSING)}),
+        (MissingParent, [], {"default": tyro.MISSING}),
+        (MissingInDefinition, [], {}),
+        (MissingInDefinition, ["--n", "2"], {}),
+    ]
+    for cls, argv, kwargs in calls:
+        theirs, ours = both_outcomes(cls, argv, **kwargs)
+        assert theirs == ours == 2, (cls, argv, kwargs)
+    full = ["--child.a", "1", "--child.b", "2"]
+    assert cli(MissingParent, args=full, default=MissingParent(child=tyro.MISSING), config_file=None) == (
+        MissingParent(MissingChild(1, 2))
+    )
+
+
+def both_outcomes(cls: type, argv: list[str], **kwargs: typing.Any) -> tuple[int, int]:
+    """(tyro's exit status, ours) for a call both refuse."""
+    import contextlib
+    import io
+
+    codes = []
+    for fn in (tyro.cli, cli):
+        extra = {"config_file": None} if fn is cli else {}
+        with contextlib.redirect_stderr(io.StringIO()), pytest.raises(SystemExit) as exc:
+            fn(cls, args=argv, **kwargs, **extra)
+        codes.append(int(exc.value.code or 0))
+    return codes[0], codes[1]
