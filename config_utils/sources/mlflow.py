@@ -26,8 +26,8 @@ Push (:func:`push_config`)
       ``run_record.json``, and the tag ``flows.config_type`` (``module:QualName``).
 
     ``omit`` paths are logged as ``OMITTED`` (in the params, the record and the recorded
-    command line), as for W&B. On ranks > 0 (``RANK``/``LOCAL_RANK``/``SLURM_PROCID`` or
-    Lightning's rank) it does nothing. Pushing the same config twice is harmless; pushing a
+    command line), as for W&B. On ranks > 0 (:func:`config_utils.rank.process_rank`, the
+    house's one rank answer) it does nothing. Pushing the same config twice is harmless; pushing a
     different config to the same run is an error naming the param (MLflow params cannot
     change; steered values go to metrics and tags, see :func:`log_changes`).
 

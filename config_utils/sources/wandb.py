@@ -18,8 +18,8 @@ Push (:func:`push_config`)
     ``DummyExperiment`` whose attributes are all no-op methods (``hasattr(exp, "config")`` is
     true there), so the check is ``isinstance(exp, wandb.Run)``; anything else coming out of a
     logger is a no-op. ``push_config(None, cfg)`` uses ``wandb.run``; when there is none it is
-    a no-op on a non-zero rank (``RANK``/``LOCAL_RANK``/``SLURM_PROCID`` or Lightning's
-    ``rank_zero_only.rank``) and a :class:`~config_utils.errors.ConfigError` on rank 0, where
+    a no-op on a non-zero rank (:func:`config_utils.rank.process_rank`, the house's one rank
+    answer) and a :class:`~config_utils.errors.ConfigError` on rank 0, where
     a missing ``wandb.init()`` is a mistake worth reporting.
 
 Pull (:func:`pull_config`) returns the nested primitives as pushed (``_type`` tags kept,
