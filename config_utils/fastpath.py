@@ -352,8 +352,6 @@ def read_arguments(
                     i += 1
                     if spec.kind in ("one", "bool"):
                         break
-            if any(t == _OMITTED for t in texts):
-                raise Decline("OMITTED")
             out.set(path, *_convert(spec, texts, bool(eq)), "--" + name)
             continue
         if ":" in token and not token.startswith("-"):
@@ -371,11 +369,6 @@ def read_arguments(
             continue
         raise Decline("positional")
     return out
-
-
-# ``OMITTED`` on the command line is the string (the tracker layers alone skip it); the
-# fast path leaves any argument holding it to the tyro path
-_OMITTED = "OMITTED"
 
 
 def _convert(spec: _LeafSpec, texts: list[str], eq: bool) -> tuple[Any, Any]:

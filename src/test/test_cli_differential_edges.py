@@ -332,5 +332,7 @@ def test_omitted_on_the_command_line_is_the_string() -> None:
     """`--name OMITTED` means the string; only the tracker pull layers skip the word."""
     cls = _edge_class("str")
     for fast in (True, False):
-        assert ours(cls, ["--v", "OMITTED"], fast=fast).config == '{"flag": false, "n": 0, "v": "OMITTED"}'
+        got = ours(cls, ["--v", "OMITTED"], fast=fast)
+        assert got.config == '{"flag": false, "n": 0, "v": "OMITTED"}'
+        assert got.path == ("fast" if fast else "tyro")
     assert check(cls, ["--v=OMITTED", "--flag=yes"]) is None
