@@ -39,7 +39,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -90,7 +90,7 @@ class StateError(ConfigError):
 
 def trial_command(command: list[str]) -> list[str]:
     """``command`` under the wrapper that records its exit status in ``$FLOWS_RUN_DIR/exit.json``
-    (one ``/bin/sh``, about a millisecond per trial)."""
+    (one ``/bin/sh`` per trial: a few milliseconds)."""
     return ["/bin/sh", "-c", TRIAL_WRAPPER, "flows-trial", *command]
 
 
@@ -116,6 +116,8 @@ class Orphan:
     run_id: str | None = None  # the WANDB_RUN_ID it was started with
     pidfd: int | None = None
     kill_at: float | None = None  # stopped early (hyperband): SIGKILL the group at this time
+    gpus: list[str] = field(default_factory=list)  # CUDA_VISIBLE_DEVICES it was given
+    claimed: bool = False  # its GPUs taken from the engine's free list while it runs
 
 
 def trial_dir(sweep_dir: Path, number: int) -> Path:
@@ -566,8 +568,10 @@ class SweepState:
                 "ended while no sweep process ran: exit status and metrics taken from its run directory")
         self.study._storage.set_trial_user_attr(self._trial_id(st.number), "adopted", note)
         since = run.get("started")
+        gpus = run.get("gpus") if pgid is not None else None
         orphan = Orphan(st, float(since) if isinstance(since, (int, float)) else None, pgid,
-                        run.get("wandb_run_id") if isinstance(run.get("wandb_run_id"), str) else None)
+                        run.get("wandb_run_id") if isinstance(run.get("wandb_run_id"), str) else None,
+                        gpus=[str(g) for g in gpus] if isinstance(gpus, list) else [])
         if pgid is not None:
             try:
                 orphan.pidfd = os.pidfd_open(pgid)
@@ -696,8 +700,23 @@ class Adopting:
     def orphans(self) -> dict[int, Orphan]:
         return self.state.orphans
 
+    def _claim(self) -> None:
+        """An adopted trial keeps its GPUs: the engine must not hand them to a new trial."""
+        free = getattr(self.inner, "gpus_free", None)
+        for o in self.orphans.values():
+            if not o.claimed and isinstance(free, list):
+                for g in o.gpus:
+                    if g in free:
+                        free.remove(g)
+                o.claimed = True
+
     def free_slots(self) -> int:
-        return max(0, self.inner.free_slots() - len(self.orphans))
+        self._claim()
+        free = self.inner.free_slots()  # counts the free GPUs (the adopted trials' are out)
+        slots = getattr(self.inner, "slots", None)
+        if isinstance(slots, int):
+            return max(0, min(free, slots - len(self.inner.running()) - len(self.orphans)))
+        return max(0, free - len(self.orphans))
 
     def start(self, job: Any) -> dict[str, Any]:
         return self.inner.start(job)  # type: ignore[no-any-return]
@@ -796,6 +815,9 @@ class Adopting:
 
     def _forget(self, n: int) -> None:
         o = self.orphans.pop(n)
+        free = getattr(self.inner, "gpus_free", None)
+        if o.claimed and isinstance(free, list):
+            free.extend(g for g in o.gpus if g not in free)
         if o.pidfd is not None:
             os.close(o.pidfd)
             o.pidfd = None

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -146,21 +147,29 @@ def test_sigkill_then_two_resumes_at_once_adopt_orphans_and_never_run_a_trial_tw
     assert not list((tmp_path / "sw" / "trials").glob("*.attempt-*"))
 
 
-def test_recover_settles_what_a_dead_controller_left(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def grid_plan(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A checked plan of three grid trials (the program asked once for the module)."""
+    from config_utils.sweep.check import check_spec
+    from config_utils.sweep.plan import make_plan
+    from config_utils.sweep.spec import load_spec
+
+    root = tmp_path_factory.mktemp("plan")
+    spec_path = root / "s.yaml"
+    spec_path.write_text(f"program: {PROGRAM}\nmethod: grid\nmetric: {{name: loss}}\nparameters:\n"
+                         "  x: {values: [0, 1, 2]}\n")
+    spec = load_spec(spec_path, cwd=root)
+    return make_plan(check_spec(spec, cwd=root), seed=1)
+
+
+def test_recover_settles_what_a_dead_controller_left(tmp_path: Path, grid_plan: Any) -> None:
     """A recorded trial whose exit record the trial itself garbled runs again, saying why; a
     trial started and never recorded (the controller died between starting it and writing it
     down) that ended is adopted from its run directory and counted, not started again."""
-    from config_utils.sweep.check import check_spec
     from config_utils.sweep.engines.local import LocalEngine
-    from config_utils.sweep.plan import make_plan
-    from config_utils.sweep.spec import load_spec
     from config_utils.sweep.state import SweepState
 
-    spec_path = tmp_path / "s.yaml"
-    spec_path.write_text(f"program: {PROGRAM}\nmethod: grid\nmetric: {{name: loss}}\nparameters:\n"
-                         "  x: {values: [0, 1, 2]}\n")
-    spec = load_spec(spec_path, cwd=tmp_path)
-    plan = make_plan(check_spec(spec, cwd=tmp_path), seed=1)
+    plan = grid_plan
     sweep_dir = tmp_path / "sw"
     state = SweepState.open(sweep_dir, plan)
     first = state.next_trial()
@@ -189,6 +198,42 @@ def test_recover_settles_what_a_dead_controller_left(tmp_path: Path) -> None:
         assert not state.orphans and engine.free_slots() == 1
     finally:
         state.close()
+
+
+def test_an_adopted_trial_keeps_its_slot_and_its_gpus_until_it_ends(tmp_path: Path, grid_plan: Any) -> None:
+    """A trial still running when the controller died holds its GPU: the resumed engine hands
+    it to no other trial, and gets it back when the adopted trial ends (its exit recorded)."""
+    from config_utils.sweep.engines.local import LocalEngine
+    from config_utils.sweep.state import SweepState, trial_command
+
+    sweep_dir = tmp_path / "sw"
+    state = SweepState.open(sweep_dir, grid_plan)
+    st = state.next_trial()
+    st.run_dir.mkdir(parents=True)
+    gate = tmp_path / "gate"
+    waits = f"import pathlib, time\nwhile not pathlib.Path({str(gate)!r}).exists(): time.sleep(0.02)\n"
+    env = {**os.environ, "FLOWS_SWEEP_TRIAL": f"{state.id}/trial:{st.number}", "FLOWS_RUN_DIR": str(st.run_dir)}
+    proc = subprocess.Popen(trial_command([sys.executable, "-S", "-c", waits]), env=env, start_new_session=True)
+    try:
+        state.started(st, {"pid": proc.pid, "pgid": proc.pid, "gpus": ["1"]})
+        state.close()  # the controller is gone; its trial runs on
+
+        state = SweepState.open(sweep_dir, grid_plan)
+        assert state.recover() == [] and state.orphans[0].pgid == proc.pid
+        engine = state.adopting(LocalEngine(2, ["0", "1"], 1), None)
+        assert engine.free_slots() == 1 and engine.inner.gpus_free == ["0"]
+        assert engine.poll(0) == []  # still running
+        gate.touch()
+        outcomes: list[Any] = []
+        wait_for(lambda: bool(outcomes.extend(engine.poll(0.5)) or outcomes))
+        assert [(o.number, o.exit_code, o.error) for o in outcomes] == [(0, 0, None)]
+        assert sorted(engine.inner.gpus_free) == ["0", "1"] and engine.free_slots() == 2
+        assert read_exit_record(st.run_dir) == (0, "")
+    finally:
+        state.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
 
 @pytest.mark.parametrize(("text", "expected"), [
