@@ -236,6 +236,58 @@ def test_an_adopted_trial_keeps_its_slot_and_its_gpus_until_it_ends(tmp_path: Pa
         proc.wait()
 
 
+def _orphan(tmp_path: Path, grid_plan: Any) -> tuple[Any, subprocess.Popen[bytes]]:
+    """Trial 0 of a sweep whose controller is gone, still running (it never ends by itself):
+    ``(the sweep directory reopened, the trial's process)``."""
+    from config_utils.sweep.state import SweepState, trial_command
+
+    sweep_dir = tmp_path / "sw"
+    state = SweepState.open(sweep_dir, grid_plan)
+    st = state.next_trial()
+    st.run_dir.mkdir(parents=True)
+    env = {**os.environ, "FLOWS_SWEEP_TRIAL": f"{state.id}/trial:{st.number}", "FLOWS_RUN_DIR": str(st.run_dir)}
+    proc = subprocess.Popen(trial_command([sys.executable, "-S", "-c", "import time; time.sleep(120)"]), env=env,
+                            start_new_session=True)
+    state.started(st, {"pid": proc.pid, "pgid": proc.pid})
+    state.close()
+    return SweepState.open(sweep_dir, grid_plan), proc
+
+
+def test_an_adopted_trial_times_out_from_its_real_start_and_stops_on_ctrl_c(tmp_path: Path, grid_plan: Any) -> None:
+    from config_utils.sweep.engines.local import LocalEngine
+
+    state, proc = _orphan(tmp_path / "a", grid_plan)
+    try:
+        assert state.recover() == []
+        engine = state.adopting(LocalEngine(1), timeout=1.0)  # counted from its start, not from now
+        outcomes: list[Any] = []
+        wait_for(lambda: bool(outcomes.extend(engine.poll(0.5)) or outcomes), timeout=30)
+        assert [(o.number, o.timed_out, o.exit_code) for o in outcomes] == [(0, True, None)]
+        assert proc.wait(timeout=10) is not None  # killed with its process group
+    finally:
+        state.close()
+        if proc.poll() is None:
+            proc.kill()
+    # Ctrl-C while an adopted trial runs: stopped with the rest, and run again on resume
+    state, proc = _orphan(tmp_path / "b", grid_plan)
+    try:
+        assert state.recover() == []
+        engine = state.adopting(LocalEngine(1), None)
+        running = engine.running()
+        assert running == [0]
+        engine.stop()
+        state.interrupted(running)
+        assert proc.wait(timeout=10) is not None and not state.orphans
+        state.close()
+        state = type(state).open(tmp_path / "b" / "sw", grid_plan)
+        again = state.recover()
+        assert [(s.number, s.rerun) for s in again] == [(0, "interrupted (Ctrl-C)")]
+    finally:
+        state.close()
+        if proc.poll() is None:
+            proc.kill()
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ('{"exit": 0}\n', (0, "")),
     ('{"exit": 3}', (3, "")),
