@@ -25,7 +25,7 @@ from config_utils.sweep import cli as sweep_cli
 from config_utils.sweep.command import MACROS, render
 from config_utils.sweep.hyperband import Hyperband
 from config_utils.sweep.spec import load_spec
-from config_utils.sweep.wandb_metrics import TrialMetrics
+from config_utils.sweep.wandb_metrics import TrialMetrics, WandbLog
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -218,7 +218,20 @@ def test_example_wandb_script_logs_only_with_wandb_log(
         assert [v for _, v in tm.history()] == pytest.approx(expected)  # the values the script logged
         assert float(row["val_loss"]) == pytest.approx(expected[-1])  # the summary: the last value
         assert tm.source == "wandb"
-        assert list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
+        (log,) = (run_dir / "wandb").glob("offline-run-*/run-*.wandb")
+    # followed while it is written: the log read as it grows, a few bytes at a time (records
+    # cut anywhere), gives the same history as read at once
+    data = log.read_bytes()
+    growing = tmp_path / "growing.wandb"
+    growing.write_bytes(b"")
+    follower = WandbLog(growing)
+    for end in range(0, len(data) + 97, 97):
+        growing.write_bytes(data[:end])
+        follower.read()
+    whole = WandbLog(log)
+    whole.read()
+    assert follower.history == whole.history and follower.summary == whole.summary
+    assert [v for _, v in whole.history["val_loss"]] == [v for _, v in tm.history()]
 
 
 def test_wandb_disabled_trial_says_where_the_metric_was_looked_for(
@@ -374,6 +387,15 @@ def test_sigkill_during_hyperband_then_resume(tmp_path: Path) -> None:
         assert f"trial {n} started" not in second.stdout
     later = re.findall(r"trial (\d+) stopped after ", second.stdout)
     assert later, second.stdout  # the brackets went on after the resume
+    import optuna  # the band values of the trials that ended before the kill are still there
+
+    from config_utils.sweep.state import storage_url
+
+    meta = json.loads((tmp_path / "sw" / "sweep.json").read_text())
+    study = optuna.load_study(study_name=meta["id"], storage=storage_url(meta["storage"], tmp_path / "sw"))
+    for t in study.get_trials(deepcopy=False):
+        if str(t.number) in stopped_before:
+            assert 3 in t.intermediate_values, t.number
     for run_dir in (tmp_path / "sw" / "trials").iterdir():  # one attempt's lines per trial directory
         lines = (run_dir / "metrics.jsonl").read_text().splitlines() if (run_dir / "metrics.jsonl").exists() else []
         steps = [json.loads(ln)["_step"] for ln in lines]
