@@ -67,6 +67,7 @@ from ..provenance import record as _record_provenance
 from ..rank import process_rank
 from ..tree import get_path, leaf_types, primitive, set_path
 from ..types import describe_type, is_variant_field
+from .plot import describe_origin
 from .writers import WriteWatch
 
 __all__ = ["HEADER", "MAX_FILE_BYTES", "OFC", "OFCWarning", "SECTION", "read_file_text", "report"]
@@ -145,8 +146,7 @@ class Change:
     @property
     def origin(self) -> str:
         """Where the change came from, as people say it: ``file``, ``page``, ``page, ann``."""
-        where = "page" if self.source == "gui" else self.source
-        return f"{where}, {self.user}" if self.user else where
+        return describe_origin(self.source, self.user)
 
 
 def _same(a: Any, b: Any) -> bool:

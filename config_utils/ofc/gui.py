@@ -583,7 +583,7 @@ class OFCGui:
                 f"<td><code>{html.escape(change.key)}</code></td>"
                 f"<td><code>{html.escape(format_value(change.old, tp))}</code></td>"
                 f"<td><code>{html.escape(format_value(change.new, tp))}</code></td>"
-                f"<td>{html.escape(change.source)}</td></tr>"
+                f"<td>{html.escape(change.origin)}</td></tr>"
             )
         return (
             '<table id="ofc-history-table"><thead><tr><th>time (UTC)</th><th>step</th>'

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BUCKETS", "Marker", "RunPlot", "Series", "main"]
+__all__ = ["BUCKETS", "Marker", "RunPlot", "Series", "describe_origin", "main"]
 
 BUCKETS = 1024
 """Buckets per metric after a merge; between ``BUCKETS`` and ``2 * BUCKETS`` are kept."""
@@ -159,13 +159,19 @@ class Marker:
 
     @property
     def origin(self) -> str:
-        where = "page" if self.source == "gui" else self.source
-        return f"{where}, {self.user}" if self.user else where
+        return describe_origin(self.source, self.user)
 
     @property
     def label(self) -> str:
         """``optim.lr 0.001 → 0.0003 (page, ann)``."""
         return f"{self.key} {_text(self.old)} → {_text(self.new)} ({self.origin})"
+
+
+def describe_origin(source: str, user: str | None = None) -> str:
+    """Where a change came from, as the run's log line and the plot's marker say it: ``gui``
+    is "the page" to a person, followed by the login name when there was one."""
+    where = "page" if source == "gui" else source
+    return f"{where}, {user}" if user else where
 
 
 def _text(value: Any) -> str:

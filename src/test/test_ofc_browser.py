@@ -112,9 +112,9 @@ def test_browser_edits_reach_the_training_loop(
         page.locator("#ofc-history-table").get_by_text("optim.betas").wait_for()
         rows = page.locator("#ofc-history-table tbody tr").all_inner_texts()
         assert [r.split("\t")[1:] for r in rows] == [
-            ["7", "use_ema", "True", "False", "gui"],
-            ["7", "optim.betas", "[0.9, 0.999]", "[0.8, 0.99]", "gui"],
-            ["7", "optim.lr", "0.001", "0.0003", "gui"],
+            ["7", "use_ema", "True", "False", "page"],
+            ["7", "optim.betas", "[0.9, 0.999]", "[0.8, 0.99]", "page"],
+            ["7", "optim.lr", "0.001", "0.0003", "page"],
         ]
         page.screenshot(path=str(artifacts_dir / "ofc_gui.png"), full_page=True)
     finally:
