@@ -67,7 +67,6 @@ from ..provenance import record as _record_provenance
 from ..rank import process_rank
 from ..tree import get_path, leaf_types, primitive, set_path
 from ..types import describe_type, is_variant_field
-from .plot import describe_origin
 from .writers import WriteWatch
 
 __all__ = ["HEADER", "MAX_FILE_BYTES", "OFC", "OFCWarning", "SECTION", "read_file_text", "report"]
@@ -146,6 +145,10 @@ class Change:
     @property
     def origin(self) -> str:
         """Where the change came from, as people say it: ``file``, ``page``, ``page, ann``."""
+        # not imported at the top: ``python -m config_utils.ofc.plot`` must not find its
+        # module already loaded
+        from .plot import describe_origin
+
         return describe_origin(self.source, self.user)
 
 
