@@ -81,6 +81,15 @@ def slurm_options(args: argparse.Namespace) -> dict[str, Any]:
             "slurm_time": args.slurm_time, "slurm_mem": args.slurm_mem, "slurm_options": list(args.slurm_options)}
 
 
+def stop_grace() -> float:
+    """Seconds a program gets between SIGTERM and SIGKILL when its job is requeued
+    (``FLOWS_SLURM_STOP_GRACE``, default 20)."""
+    from ..knobs import env_number
+    from .engines.slurm import STOP_GRACE
+
+    return float(env_number("FLOWS_SLURM_STOP_GRACE", STOP_GRACE, minimum=0, maximum=3600, unit="seconds"))
+
+
 # ---------------------------------------------------------------------------------- the sweep
 
 
@@ -96,6 +105,7 @@ def run_slurm(plan: Plan, sweep_dir: Path, opts: Options, say: _Printer) -> Swee
                           "one trial; use --engine local")
     settings = SlurmSettings(opts.slurm_partition, opts.slurm_time, opts.slurm_mem, list(opts.slurm_options),
                              opts.cpus_per_trial, opts.gpus_per_trial, opts.timeout)
+    stop_grace()  # a bad FLOWS_SLURM_STOP_GRACE is one line before anything is written
     part = check_cluster(settings)
     state = SweepState.open(sweep_dir, plan, opts.storage)
     try:
@@ -129,6 +139,7 @@ class _Controller:
         self.parallel = opts.parallel or (max(1, plan.planned or 1) if fixed else BAYES_PARALLEL)
         self.part = part
         self.ex = executor(self.folder, self.name, settings, part, self.parallel)
+        self.stop_grace = stop_grace()
         self.jobs: dict[int, _Job] = {}  # trial number -> its job
         self.again: deque[Started] = deque()  # to submit: retries, trials that never reached SLURM
         self.ended: dict[int, str] = {}
@@ -219,7 +230,8 @@ class _Controller:
         cwd = str(Path(self.opts.cwd or os.getcwd()).resolve())
         envs = [_trial_env(self.state, st, self.opts) for st in sts]
         payloads = [{"command": _argv(self.spec, st, self.opts, env), "env": env, "cwd": cwd,
-                     "run_dir": str(st.run_dir), "timeout": self.opts.timeout, "token": token}
+                     "run_dir": str(st.run_dir), "timeout": self.opts.timeout, "token": token,
+                     "stop_grace": self.stop_grace}
                     for st, env in zip(sts, envs, strict=True)]
         self._journal({"token": token, "trials": [st.number for st in sts], "at": time.time()})
         ids = submit(self.ex, payloads, comment=f"flows:{token}")

@@ -199,7 +199,7 @@ def test_detach_then_reattach_after_the_controller_was_killed(cluster: slurm_clu
     spec = write_spec(tmp_path, GRID_HEAD + "  width: {values: [4, 8, 12, 16]}\n  sleep: {value: 3.0}\n"
                       f"  log: {{value: '{log}'}}\n")
     sweep_dir = tmp_path / "sw"
-    base = [spec, "--engine", "slurm", "--sweep-dir", sweep_dir, "--parallel", "1"]
+    base = [spec, "--engine", "slurm", "--sweep-dir", sweep_dir, "--parallel", "2"]
     first = flow_sweep([*base, "--detach"], tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "detached: 4 trial(s) in SLURM (job " in first.stdout
@@ -236,13 +236,16 @@ def test_detach_then_reattach_after_the_controller_was_killed(cluster: slurm_clu
     assert again.returncode == 0 and "submitted" not in again.stdout
 
 
-RESUMABLE = '''"""A resumable trial: STEPS one-second steps, a checkpoint in the run directory after each;
-started again (after a requeue) it goes on from the checkpoint."""
-import json
+RESUMABLE = '''"""A resumable Lightning trial: STEPS training steps (a second each before a requeue), the last
+checkpoint saved in the run directory after every step, and fit(ckpt_path="last"), as
+docs/slurm.md says: started again after a requeue, it goes on from the saved step."""
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 
 import config_utils
 
@@ -252,18 +255,36 @@ class Config:
     steps: int = 40
 
 
+class Slow(pl.LightningModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def on_train_start(self) -> None:
+        print(f"starting at step {self.trainer.global_step}", flush=True)
+
+    def training_step(self, batch, batch_idx):
+        # a second a step until SLURM's warning; once resumed, quick (so is the test)
+        time.sleep(1.0 if os.environ.get("FLOWS_SLURM_RESTARTS") == "0" else 0.05)
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("loss", loss.detach() * 0 + 1.0 / (self.trainer.global_step + 1))
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.01)
+
+
 def main() -> None:
     cfg = config_utils.cli(Config, config_file=None)
-    ckpt = Path(os.environ["FLOWS_RUN_DIR"]) / "checkpoint.json"
-    step = json.loads(ckpt.read_text())["step"] if ckpt.exists() else 0
-    print(f"starting at step {step}", flush=True)
-    while step < cfg.steps:
-        time.sleep(1)
-        step += 1
-        tmp = ckpt.with_name("checkpoint.tmp")
-        tmp.write_text(json.dumps({"step": step}))
-        os.replace(tmp, ckpt)
-    config_utils.report(loss=1.0 / cfg.steps)
+    run_dir = os.environ["FLOWS_RUN_DIR"]
+    data = torch.utils.data.TensorDataset(torch.randn(1000, 2), torch.randn(1000, 1))
+    trainer = pl.Trainer(max_steps=cfg.steps, default_root_dir=run_dir, accelerator="cpu", devices=1,
+                         logger=False, enable_progress_bar=False, enable_model_summary=False,
+                         limit_val_batches=0,
+                         callbacks=[ModelCheckpoint(dirpath=f"{run_dir}/checkpoints", save_last=True,
+                                                    every_n_train_steps=1)])
+    trainer.fit(Slow(), torch.utils.data.DataLoader(data, batch_size=1), ckpt_path="last")
 
 
 if __name__ == "__main__":
@@ -273,9 +294,10 @@ if __name__ == "__main__":
 
 @pytest.mark.slow
 def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
-    """A 40-second trial under a one-minute limit with the warning 55 s before it: SLURM
-    signals the job, submitit requeues it, the program is stopped and later resumes from its
-    checkpoint in the same run directory; the trial completes once."""
+    """A 40-step Lightning trial (about a second a step) under a one-minute limit with the
+    warning 55 s before it: SLURM signals the job, submitit requeues it, the program is
+    stopped and later resumes from its last checkpoint in the same run directory (Lightning's
+    own restore, ``ckpt_path="last"``); the trial completes once, with its metric."""
     program = tmp_path / "resumable.py"
     program.write_text(RESUMABLE)
     spec = write_spec(tmp_path, GRID_HEAD + "  steps: {value: 40}\n", program=program)
@@ -283,16 +305,19 @@ def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluste
     ctl = subprocess.Popen([*FLOW_SWEEP, str(spec), "--engine", "slurm", "--sweep-dir", str(sweep_dir),
                             "--slurm-time", "1", "--slurm-option", "signal=USR2@55"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                           env={**os.environ, "PYTHONUNBUFFERED": "1", "FLOWS_SLURM_STOP_GRACE": "3"})
     released: list[str] = []
     try:
         # SLURM holds a requeued job (reason BeginTime) for a while before it may start again;
-        # let it start at once, as an administrator can, so the test does not wait for that
+        # let it start at once, as an administrator can, so the test does not wait for that,
+        # with a longer limit, so the resumed run is not warned again before it ends (on a real
+        # cluster it would be, and go on the same way, a limit's worth at a time)
         deadline = time.monotonic() + 150
         while ctl.poll() is None and time.monotonic() < deadline:
             for job_id, state, reason, _ in squeue():
                 if state == "PENDING" and reason == "BeginTime":
-                    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True)
+                    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now", "TimeLimit=5"],
+                                   check=True)
                     released.append(job_id)
             time.sleep(0.5)
         out, _ = ctl.communicate(timeout=30)
@@ -304,13 +329,15 @@ def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluste
     assert released, out
     assert f"trial 0: SLURM requeued job {released[0]} (time limit or preemption)" in out
     rows = read_csv(sweep_dir / "results.csv")
-    assert [(r["status"], r["loss"], r["reruns"]) for r in rows] == [("complete", "0.025", "")]
+    assert [(r["status"], r["reruns"]) for r in rows] == [("complete", "")]
+    assert abs(float(rows[0]["loss"]) - 1 / 40) < 1e-6  # logged at the last of the 40 steps
     run_dir = Path(rows[0]["run_dir"])
     log = (run_dir / "output.log").read_text()
     starts = [int(line.split()[-1]) for line in log.splitlines() if line.startswith("starting at step")]
-    assert starts[0] == 0 and len(starts) >= 2 and 0 < starts[1] < 40, log  # resumed, not restarted
+    assert len(starts) == 2 and starts[0] == 0 and 0 < starts[1] < 40, log  # resumed, not restarted
+    assert (run_dir / "checkpoints" / "last.ckpt").exists()
     assert "SLURM signalled the job (time limit or preemption)" in log
-    assert json.loads((run_dir / "slurm_job.json").read_text())["restarts"] >= 1
+    assert json.loads((run_dir / "slurm_job.json").read_text())["restarts"] == 1
     assert json.loads((run_dir / "slurm_result.json").read_text())["exit_code"] == 0
 
 
@@ -370,3 +397,45 @@ def test_retries_on_the_local_engine(tmp_path: Path) -> None:
     assert sorted(p.name for p in (sweep_dir / "trials").iterdir()) == [
         "0000", "0000.attempt-1", "0001", "0001.attempt-1", "0001.attempt-2"]
     assert "trial 0 FAILED after" in proc.stdout and "runs again: retry 1 of 2" in proc.stdout
+
+
+@pytest.mark.slow
+def test_one_run_of_a_program_keeps_its_layers_and_provenance(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
+    """The documented single run: a spec of constants whose command adds a --config-file
+    layer, submitted with --detach; the same command later records the run. The run record
+    has the file's layer and the sweep's, and re-creates the run."""
+    (tmp_path / "layer.ini").write_text("[DEFAULT]\nwidth = 12\n")
+    spec = write_spec(tmp_path, "method: grid\nmetric: {name: loss}\n"
+                      "command: ['${interpreter}', '${program}', --config-file, layer.ini, '${args}']\n"
+                      "parameters:\n  act: {value: tanh}\n", name="one_run.yaml")
+    first = flow_sweep([spec, "--engine", "slurm", "--detach"], tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "submitted 1 trial(s) as SLURM job " in first.stdout and "detached: 1 trial(s) in SLURM" in first.stdout
+    run_dir = tmp_path / "sweeps" / "one_run" / "trials" / "0000"
+    wait_for(lambda: (run_dir / "slurm_result.json").exists(), what="the run to end")
+    last = flow_sweep([spec, "--engine", "slurm"], tmp_path)
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert "trial 0 complete in" in last.stdout
+    record = json.loads((run_dir / "run_record.json").read_text())
+    sweep_id = json.loads((tmp_path / "sweeps" / "one_run" / "sweep.json").read_text())["id"]
+    assert record["config"]["width"] == 12 and record["config"]["act"] == "tanh"
+    assert record["provenance"]["width"] == "layer.ini:2"
+    assert record["provenance"]["act"] == f"sweep:{sweep_id}/trial:0"
+    again = subprocess.run([sys.executable, str(PROGRAM), "--flows:from-run", str(run_dir),
+                            "--flows:print-config", "--flows:format=json"],
+                           capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"})
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["config"] == record["config"]
+
+
+@pytest.mark.slow
+def test_an_option_only_sbatch_can_judge_fails_the_submission_in_one_line(
+    cluster: slurm_cluster.Cluster, tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path, GRID_HEAD + "  width: {values: [4, 8]}\n")
+    proc = flow_sweep([spec, "--engine", "slurm", "--sweep-dir", tmp_path / "sw", "--slurm-option",
+                       "constraint=a100"], tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr == "flow_sweep: error: sbatch refused the submission: sbatch: error: Batch job submission " \
+                          "failed: Invalid feature specification\n"
+    assert not (tmp_path / "sw" / "trials").exists()

@@ -18,6 +18,8 @@ The controller that decides what to submit is :mod:`config_utils.sweep.slurm_con
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
@@ -212,10 +214,12 @@ def submit(ex: Any, payloads: list[dict[str, Any]], comment: str) -> list[str]:
 
     ex.update_parameters(comment=comment)
     try:
-        if len(payloads) == 1:
-            jobs = [ex.submit(TrialTask(), payloads[0])]
-        else:
-            jobs = ex.map_array(TrialTask(), payloads)
+        # submitit prints sbatch's complaint itself before raising: it goes into our one line
+        with contextlib.redirect_stderr(io.StringIO()):
+            if len(payloads) == 1:
+                jobs = [ex.submit(TrialTask(), payloads[0])]
+            else:
+                jobs = ex.map_array(TrialTask(), payloads)
     except (FailedJobError, FailedSubmissionError, subprocess.CalledProcessError) as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         why = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else type(exc).__name__)
