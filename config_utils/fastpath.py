@@ -15,6 +15,12 @@ of ``tyro.cli`` it does not model (``config``, ``registry``, ``return_unknown_ar
 Path, Enum (by name), Literal of str/int, Optional of these and list/tuple of these; a value
 tyro would refuse; a required field left unset; any error at all.
 
+Which reading a token gets depends on the whole line: the tyro path gives tyro the list as
+written and only after a refusal the rewritten one (``--tags=[1, 2]`` for a ``list[str]`` is
+one item to tyro, two after rewriting). So every value is read both ways (:class:`Parsed`), and
+the answer is the reading the tyro path ends with — or a decline when that is not sure. The
+fast path may decline, never differ (``src/test/test_cli_differential_edges.py``).
+
 The forms it reads are tyro's plus the superset of :mod:`config_utils.argv` that the tyro path
 accepts after a refusal: ``--a.b=v`` and ``--a.b v``, ``-`` or ``_`` in names, ``--flag`` and
 ``--no-flag``, boolean words for flags (``--flag=False``, ``--flag no``), negative numbers,
@@ -33,15 +39,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from .argv import kebab, norm_flag, subcommand_token
 from .convert import _FALSE, _TRUE, convert
 from .schema import TYPE_KEY, shape_of, walk
 from .types import is_union, strip_annotated, unwrap_optional
-
-if TYPE_CHECKING:
-    pass
 
 _NEGATIVE_NUMBER = re.compile(r"^-(\d|\.\d)")
 

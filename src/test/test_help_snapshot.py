@@ -97,6 +97,23 @@ def test_help_of_a_variant_is_tyros_too() -> None:
     assert layers_group(100, "utf-8", "optim:sgd")  # tyro's variant help, then the same group
 
 
+@pytest.mark.parametrize(("columns", "encoding"), [(80, "utf-8"), (120, "ascii")])
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--steps", "3", "--stepz", "3"], ["--steps", "x"], ["--steps", "1", "optim:adamw"],
+     ["--steps", "1", "--model.act", "TANH"]],
+)
+def test_refusals_are_tyros_on_this_terminal(columns: int, encoding: str, argv: list[str]) -> None:
+    """A refusal is tyro's message as tyro renders it for the stream (boxes on UTF-8), with
+    tyro's exit status: the typo and its did-you-mean, what is missing, the argument's help."""
+    theirs = _run([str(PROGRAM), "tyro", *argv], columns, encoding)
+    ours = _run([str(PROGRAM), "ours", *argv], columns, encoding)
+    assert theirs.returncode == ours.returncode == 2
+    assert ours.stderr == theirs.stderr
+    assert ours.stderr.startswith("╭".encode()) == (encoding == "utf-8")
+    assert b"For full helptext" in ours.stderr
+
+
 @pytest.mark.slow
 def test_train_help_matches_the_snapshot(help_text: str) -> None:
     expected = EXPECTED.read_text(encoding="utf-8")
