@@ -536,12 +536,13 @@ def _module_source(module: str, cwd: Path) -> Path | None:
 def _uses_config_utils(path: Path | None) -> bool:
     """Whether a script mentions config_utils: only such a program is asked for its schema
     (asking runs it, and a plain W&B script ignores ``--flows:print-schema`` and trains)."""
+    from ..readers import ReadProblem, read_head
+
     if path is None:
         return False
-    try:
-        with open(path, "rb") as fh:
-            return b"config_utils" in fh.read(1024 * 1024)
-    except OSError:
+    try:  # the bounded reader: a FIFO or a device in the program's place never blocks
+        return b"config_utils" in read_head(path, 1024 * 1024)
+    except ReadProblem:
         return False
 
 
