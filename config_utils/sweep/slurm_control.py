@@ -44,6 +44,7 @@ POLL = 1.0
 BAYES_PARALLEL = 4
 RESULT_GRACE = 30.0  # seconds an ended job's result file may lag behind (shared file systems)
 SHOWN = 20  # trials listed one per line at a submission
+SQUEUE_PATIENCE = 300.0  # seconds squeue may fail before the controller gives up (jobs go on)
 
 
 # ---------------------------------------------------------------------------------- options
@@ -144,6 +145,7 @@ class _Controller:
         self.again: deque[Started] = deque()  # to submit: retries, trials that never reached SLURM
         self.ended: dict[int, str] = {}
         self.best: tuple[float, int] | None = None
+        self._squeue_failing: float | None = None
 
     # ------------------------------------------------------------------------------ the loop
 
@@ -172,7 +174,7 @@ class _Controller:
                 if not self.jobs:
                     break
                 time.sleep(POLL)
-                self._collect()
+                self._collect_patiently()
         except KeyboardInterrupt:
             self.say(f"interrupted: {self._in_slurm()}; run the same command again to re-attach")
             raise SweepInterrupted(f"sweep {self.state.id}: the controller stopped, its SLURM jobs did not; "
@@ -332,6 +334,23 @@ class _Controller:
 
     # ------------------------------------------------------------------------------ following
 
+    def _collect_patiently(self) -> None:
+        """:meth:`_collect`, riding out a slurmctld that does not answer for a while (a restart,
+        a failover): the jobs run on without us; give up only after ``SQUEUE_PATIENCE`` s."""
+        from .engines.slurm import SlurmError
+
+        try:
+            self._collect()
+            self._squeue_failing = None
+        except SlurmError as exc:
+            now = time.monotonic()
+            if self._squeue_failing is None:
+                self._squeue_failing = now
+                self.say(f"{exc}; trying again (the jobs run on)")
+            elif now - self._squeue_failing > SQUEUE_PATIENCE:
+                raise SlurmError(f"{exc} for {SQUEUE_PATIENCE:g} s; the jobs run on: re-attach later "
+                                 "with the same command") from None
+
     def _collect(self, states: dict[str, JobState] | None = None) -> None:
         from .engines.slurm import job_states
 
@@ -362,7 +381,7 @@ class _Controller:
         if result is not None and str(result.get("job_id")) != job.job_id:
             result = None  # a stale file of an earlier job
         state = js.state if js is not None else ""
-        if result is None or (js is None and result is None):
+        if result is None:
             if job.gone_since is None:
                 job.gone_since = now
             if now - job.gone_since < RESULT_GRACE and state in ("", "COMPLETED"):
@@ -372,10 +391,11 @@ class _Controller:
         error: str | None = None
         if state == "CANCELLED" and not (result and result.get("exit_code") == 0):
             error = f"SLURM job {job.job_id} was cancelled (scancel or an administrator)"
+        elif result is None and js is None:
+            error = f"SLURM job {job.job_id} is no longer known to SLURM and left no result"
         elif result is None:
-            error = (f"SLURM job {job.job_id} ended {state}" + (f" ({js.reason})" if js and js.reason not in
-                     ("", "None") else "") + " without a result" if state else
-                     f"SLURM job {job.job_id} is no longer known to SLURM and left no result")
+            why = f" ({js.reason})" if js is not None and js.reason not in ("", "None") else ""
+            error = f"SLURM job {job.job_id} ended {state}{why} without a result"
         if result is None or error:
             return Outcome(n, None, seconds, lines, node=node, error=error)
         return Outcome(n, result.get("exit_code"), seconds, lines, timed_out=bool(result.get("timed_out")),
