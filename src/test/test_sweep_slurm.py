@@ -439,3 +439,40 @@ def test_an_option_only_sbatch_can_judge_fails_the_submission_in_one_line(
     assert proc.stderr == "flow_sweep: error: sbatch refused the submission: sbatch: error: Batch job submission " \
                           "failed: Invalid feature specification\n"
     assert not (tmp_path / "sw" / "trials").exists()
+
+
+@pytest.mark.slow
+def test_a_submission_the_controller_never_recorded_is_adopted_not_repeated(
+    cluster: slurm_cluster.Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The controller dies right after ``sbatch`` returned, before it wrote the job ids down:
+    the next controller finds the jobs by their submission's token and follows them; no
+    trial is submitted or run twice."""
+    import config_utils.sweep
+    from config_utils.sweep import slurm_control
+
+    log = tmp_path / "marks.log"
+    spec = write_spec(tmp_path, GRID_HEAD + "  width: {values: [4, 8]}\n  sleep: {value: 1.0}\n"
+                      f"  log: {{value: '{log}'}}\n")
+    sweep_dir = tmp_path / "sw"
+    journal_line = slurm_control._Controller._journal
+
+    def killed_after_sbatch(self: slurm_control._Controller, entry: dict[str, object]) -> None:
+        if "jobs" in entry:
+            raise SystemExit("controller killed after sbatch")
+        journal_line(self, entry)
+
+    monkeypatch.setattr(slurm_control._Controller, "_journal", killed_after_sbatch)
+    with pytest.raises(SystemExit):
+        config_utils.sweep.run(spec, engine="slurm", sweep_dir=sweep_dir, detach=True, cwd=tmp_path,
+                               out=io.StringIO())
+    monkeypatch.undo()
+    assert [sorted(e) for e in journal(sweep_dir)] == [["at", "token", "trials"]]  # no ids written
+    proc = flow_sweep([spec, "--engine", "slurm", "--sweep-dir", sweep_dir], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "re-attaching: 0 trial(s) ended before, 2 in SLURM (2 adopted from an unrecorded submission)" in proc.stdout
+    assert "submitted" not in proc.stdout
+    rows = read_csv(sweep_dir / "results.csv")
+    assert sorted(r["status"] for r in rows) == ["complete", "complete"]
+    starts, ends = marks(log)
+    assert starts == ends == {"0": 1, "1": 1}
