@@ -199,13 +199,10 @@ def push_config(logger_or_run: Any, cfg: Any, omit: Iterable[str] = ()) -> None:
     if target is None:
         return
     client, run_id = target
-    from .push import config_primitives as _primitives
-    from .push import omit_path as _omit
+    from .push import pushed_values
 
     omit = list(omit)
-    values = _primitives(cfg)
-    for path in omit:
-        _omit(values, path)
+    values = pushed_values(cfg, omit)
     params, in_record = _params(cfg, values)
     from mlflow.entities import Param, RunTag
 

@@ -21,7 +21,6 @@ Rules:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..layers import Layer, RawValue, flatten_for
@@ -51,19 +50,11 @@ class PreviousRun:
         self.config_type = config_type
 
 
-def _local(source: str) -> Path | None:
-    try:
-        path = Path(source).expanduser()
-        return path if path.exists() else None
-    except (OSError, ValueError, RuntimeError):  # too long, undecodable, no home directory
-        return None
-
-
 def pull_previous(source: str) -> PreviousRun:
     """Read the run ``source`` names (see the module docstring for the order)."""
-    from .runs import load_run, record_path
+    from .runs import load_run, local_path, record_path
 
-    path = _local(source)
+    path = local_path(source)
     found = record_path(path) if path is not None else None
     if found is not None:
         record = load_run(path)  # type: ignore[arg-type]  # found implies a path

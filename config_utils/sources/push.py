@@ -46,6 +46,15 @@ def config_primitives(cfg: Any) -> dict[str, Any]:
     )
 
 
+def pushed_values(cfg: Any, omit: list[str]) -> dict[str, Any]:
+    """What a tracker push stores as the config: :func:`config_primitives` with each
+    ``omit`` path replaced by :data:`OMITTED` (an unknown path is an error)."""
+    values = config_primitives(cfg)
+    for path in omit:
+        omit_path(values, path)
+    return values
+
+
 def omit_path(values: dict[str, Any], path: str) -> None:
     """Replace the value at dotted ``path`` by ``"OMITTED"``; unknown paths are errors."""
     node: Any = values

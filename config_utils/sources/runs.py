@@ -196,6 +196,20 @@ def _is_record_file(path: Path) -> bool:
     return isinstance(data, dict) and data.get("format") == FORMAT
 
 
+def local_path(source: str | Path) -> Path | None:
+    """``source`` as an existing local path, or None (then it names a tracker's run): a URL,
+    a text with a NUL byte, one too long for a path or naming a missing home directory is
+    not a local path."""
+    text = str(source).strip()
+    if not text or "://" in text or "\0" in text:
+        return None
+    try:
+        path = Path(text).expanduser()
+        return path if path.exists() else None
+    except (OSError, ValueError, RuntimeError):  # too long, undecodable, no home directory
+        return None
+
+
 def record_path(path: str | Path) -> Path | None:
     """The run record inside a run directory (or W&B run dir's ``files/``), or None."""
     p = Path(path)

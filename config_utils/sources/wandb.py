@@ -74,7 +74,7 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError, RunSourceError
 from ..extras import require
 from ..rank import process_rank
-from .push import config_primitives, omit_path
+from .push import pushed_values
 
 RECORD_NAME = "run_record.json"
 DEFAULT_TIMEOUT = 6.0
@@ -170,10 +170,8 @@ def push_config(logger_or_run: Any, cfg: Any, omit: Iterable[str] = ()) -> None:
     run = _resolve_run(logger_or_run, wandb)
     if run is None:
         return
-    values = config_primitives(cfg)
     omit = list(omit)
-    for path in omit:
-        omit_path(values, path)
+    values = pushed_values(cfg, omit)
     run.config.update(values, allow_val_change=True)
     if not _is_disabled(run):
         _write_record(cfg, Path(run.dir), omit)
@@ -259,14 +257,9 @@ def _timeout(timeout: float | None) -> float:
 
 def _local_path(source: str) -> Path | None:
     """``source`` as an existing local path, or None (then it is read as a W&B run)."""
-    text = str(source).strip()
-    if not text or "://" in text or "\0" in text:
-        return None
-    try:
-        path = Path(text).expanduser()
-        return path if path.exists() else None
-    except (OSError, ValueError, RuntimeError):  # too long, undecodable, no home directory
-        return None
+    from .runs import local_path
+
+    return local_path(source)
 
 
 def _classify_local(path: Path, source: str) -> tuple[str, Path]:
