@@ -50,13 +50,15 @@ def find_logs(run_dir: Path, run_id: str | None, wandb_dir: str | None) -> list[
 
 @dataclass
 class WandbLog:
-    """Incremental reader of one ``run-<id>.wandb`` file: history values and summary of every
-    key, in the order logged."""
+    """Incremental reader of one ``run-<id>.wandb`` file: history values (of ``only``, when
+    given: a long run logs many keys) and the summary of every key, in the order logged."""
 
     path: Path
+    only: str | None = None
     pos: int = 0
     history: dict[str, list[tuple[int | None, float]]] = field(default_factory=dict)
     summary: dict[str, float] = field(default_factory=dict)
+    keys: set[str] = field(default_factory=set)  # every key seen in the history
     _partial: bytes = b""
     _partial_at: int = 0
     _bad: bool = False
@@ -124,9 +126,13 @@ class WandbLog:
         if kind == "history":
             step = rec.history.step.num if rec.history.HasField("step") else None
             for item in rec.history.item:
+                key = _key(item)
+                self.keys.add(key)
+                if self.only is not None and key != self.only:
+                    continue
                 value = _number(item.value_json)
                 if value is not None:
-                    self.history.setdefault(_key(item), []).append((step, value))
+                    self.history.setdefault(key, []).append((step, value))
         elif kind == "summary":
             for item in rec.summary.update:
                 value = _number(item.value_json)
@@ -169,7 +175,7 @@ class TrialMetrics:
         self._read_reports()
         if not self.reported:
             for path in find_logs(self.run_dir, self.run_id, self.wandb_dir):
-                self._logs.setdefault(path, WandbLog(path)).read()
+                self._logs.setdefault(path, WandbLog(path, self.metric)).read()
 
     def _read_reports(self) -> None:
         try:
@@ -220,7 +226,7 @@ class TrialMetrics:
         """Every metric name the trial reported or logged (for the "never reported" message)."""
         names = set(self.last_reported)
         for log in self._logs.values():
-            names |= {k for k in (*log.history, *log.summary) if not k.startswith("_")}
+            names |= {k for k in (*log.keys, *log.summary) if not k.startswith("_")}
         return sorted(names)
 
     def has_wandb_log(self) -> bool:
