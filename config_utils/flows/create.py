@@ -193,6 +193,14 @@ def _run_values(from_run: str, root: Path) -> tuple[dict[str, Any], str]:
     return {k: v for k, v in flat.items() if not k.split(".", 1)[0].startswith("_wandb")}, label
 
 
+def _read(path: Path) -> str:
+    """A file of the experiment (the house's bounded reader); one line when it is not one."""
+    try:
+        return read_text(path)
+    except ReadProblem as exc:
+        raise WorkspaceError(str(exc)) from None
+
+
 def _format(value: Any) -> str:
     """The ini text for one run value; the ini reader + ``convert`` give the value back."""
     from ..ini import cut_inline_comment, format_value
@@ -221,10 +229,7 @@ def _seeded_ini(existing: Path, run_values: dict[str, Any], label: str) -> str:
 
     kept: dict[str, ini.Entry] = {}
     if existing.is_file():
-        try:
-            text = read_text(existing)
-        except ReadProblem as exc:
-            raise WorkspaceError(str(exc)) from None
+        text = _read(existing)
         doc = ini.read_ini(text, source=str(existing), strict=True)
         kept = {e.key: e for e in doc.entries}
     # A union field whose variant the run names (``mod._type``): the experiment's keys for
@@ -285,10 +290,7 @@ def _name_the_template(build: Path, name: str, ws: Workspace) -> None:
         path = build / file_name
         if not path.is_file():
             continue
-        try:
-            text = read_text(path)
-        except ReadProblem as exc:
-            raise WorkspaceError(str(exc)) from None
+        text = _read(path)
         text = text.replace("flows/NAME/", f"{flows_rel}/{name}/").replace("logs/NAME/", f"{logs_rel}/{name}/")
         text = text.replace("# Experiment (made by", f"# Experiment `{name}` (made by")
         text = re.sub(r"\bNAME\b", name, text)
