@@ -124,6 +124,9 @@ def run(spec_path: str | Path, options: Options | None = None, *, out: TextIO | 
     cwd = Path(opts.cwd or os.getcwd()).resolve()
     spec = load_spec(spec_path, cwd=cwd)
     vet_spec(spec, opts.count)  # the plan's size is counted before anything is built
+    if spec.early_terminate is not None and opts.engine == "ray":  # before anything starts
+        raise ConfigError(f"{spec.where('early_terminate')}: early_terminate: the ray engine cannot stop "
+                          "one trial; use --engine local")
     sweep_dir = Path(opts.sweep_dir) if opts.sweep_dir else cwd / "sweeps" / spec.path.stem
     if not sweep_dir.is_absolute():
         sweep_dir = cwd / sweep_dir

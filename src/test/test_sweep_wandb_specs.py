@@ -329,6 +329,15 @@ def test_bad_early_terminate_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert (code, err.strip()) == (2, f"flow_sweep: error: {tmp_path}/" + expected)
 
 
+def test_early_termination_needs_an_engine_that_stops_one_trial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, "method: grid\nmetric: {name: loss}\nparameters:\n  width: {values: [8]}\n"
+                      "early_terminate: {type: hyperband, min_iter: 3}\n")
+    code, _, err = sweep_main([spec, "--engine", "ray", "--sweep-dir", tmp_path / "sw"], capsys)
+    assert (code, err.strip()) == (2, f"flow_sweep: error: {spec}:6: early_terminate: the ray engine cannot stop one "
+                                   "trial; use --engine local")
+    assert not (tmp_path / "sw").exists()  # refused before Ray starts or anything is written
+
+
 def test_example_hyperband_stops_the_laggards(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``examples/sweep/hyperband.yaml``: trials that lag at a band are stopped (SIGTERM),
     recorded as stopped with the iteration and value they reached, never as failed; the best
