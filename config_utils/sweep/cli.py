@@ -21,10 +21,12 @@ PROG = "flow_sweep"
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
-        description="Run a sweep (W&B sweep-config format, YAML or JSON) over a program built on "
-        "config_utils.cli. Keys are dotted config paths; KEY._type picks a union variant. The "
-        "spec is checked against the program's config before any trial starts; running the same "
-        "command again resumes an interrupted sweep.",
+        description="Run a sweep (W&B sweep-config format, YAML or JSON, as written: command "
+        "macros, early_terminate hyperband, no run_cap with --count). Over a program built on "
+        "config_utils.cli, keys are dotted config paths (KEY._type picks a union variant) and the "
+        "spec is checked against the program's config before any trial starts; a plain W&B script "
+        "runs unchecked, its metric read from wandb.log. Running the same command again resumes an "
+        "interrupted sweep.",
     )
     p.add_argument("spec", help="the sweep spec (.yaml, .yml or .json)")
     p.add_argument("--engine", choices=("local", "ray", "slurm"), default="local",
