@@ -498,6 +498,8 @@ def _record_stopped(state: SweepState, w: _Watch, o: Outcome, history: list[tupl
     value's step), so it counts as stopped, neither complete nor failed, and is never re-run."""
     from optuna.trial import TrialState
 
+    from .results import bounded_result
+
     step, value = history[-1] if history else (None, float("nan"))
     at = f"iteration {len(history)}" + (f" (step {step})" if step is not None else "")
     note = f"{w.stop}; ended at {at} with {state.plan.checked.spec.metric}={value:.6g}"
@@ -507,7 +509,7 @@ def _record_stopped(state: SweepState, w: _Watch, o: Outcome, history: list[tupl
               "output": str(w.st.run_dir / OUTPUT_FILE)}
     tid = state._trial_id(w.st.number)
     storage = state.study._storage
-    storage.set_trial_user_attr(tid, "result", result)
+    storage.set_trial_user_attr(tid, "result", bounded_result(result, state.plan.checked.spec.metric))
     storage.set_trial_state_values(tid, TrialState.PRUNED, [value] if math.isfinite(value) else None)
     return "stopped", value, note
 
