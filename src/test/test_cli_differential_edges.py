@@ -336,3 +336,13 @@ def test_omitted_on_the_command_line_is_the_string() -> None:
         assert got.config == '{"flag": false, "n": 0, "v": "OMITTED"}'
         assert got.path == ("fast" if fast else "tyro")
     assert check(cls, ["--v=OMITTED", "--flag=yes"]) is None
+
+
+def test_under_use_underscores_the_choice_is_spelled_with_underscores() -> None:
+    """tyro's own token under `use_underscores=True` is `loss_fn:huber`; `--loss_fn._type` is
+    rewritten to it, and `loss-fn:huber` after a list is a list item, as tyro reads it."""
+    want = '{"extra": {}, "loss_fn": {"_type": "Huber", "delta": 1.0}, "tags": ["x"]}'
+    for argv in (["--tags", "x", "--loss_fn._type=Huber"], ["--tags", "x", "loss_fn:huber"]):
+        assert ours(Train, argv, fast=False, use_underscores=True).config == want, argv
+    argv = ["--tags", "x", "loss-fn:huber"]
+    assert ours(Train, argv, fast=False, use_underscores=True).config == bare(Train, argv, use_underscores=True).config
