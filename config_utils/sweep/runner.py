@@ -31,6 +31,7 @@ from .state import Started, SweepState, read_sweep_file, resolve_seed
 from .wandb_metrics import TrialMetrics
 
 POLL = 0.25
+STOPPING = "stopping"  # user attribute: hyperband's decision to stop the trial (reason, attempt)
 FOLLOW_POLL = 0.1  # with early termination: how often running trials' metrics are read
 
 
@@ -353,6 +354,10 @@ def _follow(state: SweepState, engine: Any, brackets: Brackets, running: dict[in
         w = running[n]
         w.stop = (f"stopped early by hyperband at band {band}: {metric}={value:.6g} is worse than "
                   f"the band's threshold {threshold:.6g}")
+        # the decision is kept with the trial: a controller that dies before the trial ends
+        # leaves it to the next one, which records the trial as stopped, not failed
+        state.study._storage.set_trial_user_attr(state._trial_id(n), STOPPING,
+                                                 {"reason": w.stop, "attempt": w.metrics.run_id})
         engine.stop_trial(n, opts.stop_grace)
         say(f"trial {n} stopping: {w.stop}")
 
@@ -466,7 +471,11 @@ def _record(state: SweepState, w: _Watch, o: Outcome, metric: str, timeout: floa
         for band, v in brackets.update(st.number, [v for _, v in history]).items():
             if math.isfinite(v):
                 state.study._storage.set_trial_intermediate_value(tid, band, v)
-    if o.stopped and w.stop is not None and not (o.exit_code == 0 and value is not None):
+    if w.stop is None and brackets is not None:  # decided by a controller that died since
+        decided = state.study._storage.get_trial(state._trial_id(st.number)).user_attrs.get(STOPPING)
+        if isinstance(decided, dict) and decided.get("attempt") == w.metrics.run_id:
+            w.stop = str(decided.get("reason"))
+    if w.stop is not None and not (o.exit_code == 0 and value is not None):
         return _record_stopped(state, w, o, history)
     error: str | None = None
     if o.error:
