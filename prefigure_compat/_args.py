@@ -63,6 +63,12 @@ def setup_gin(gin_file: str) -> tuple[dict[str, Any], str]:
         raise _source_error(
             f"{gin_file}: gin mode needs the gin-config package (pip install 'flows-workspace[gin]')"
         ) from exc
+    from config_utils.readers import ReadProblem, read_text
+
+    try:
+        read_text(gin_file)  # a FIFO, a device or a huge file: one line before gin opens it
+    except ReadProblem as exc:
+        raise _source_error(f"{gin_file}: cannot read gin file: {exc.detail}") from None
     try:
         gin.parse_config_file(gin_file)
     except OSError as exc:

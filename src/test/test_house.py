@@ -267,3 +267,27 @@ def test_one_builder_of_a_dataclass_from_a_signature() -> None:
     assert dataclass_from_signature(variadic, "v", refuse_variadic=True) is None
     skipped = dataclass_from_signature(variadic, "v")
     assert skipped is not None and [f.name for f in dataclasses.fields(skipped)] == ["n"]
+
+
+# ------------------------------------------------------------- prefigure's files, bounded
+@pytest.mark.parametrize("suffix", [".ini", ".gin"])
+def test_prefigure_config_file_that_is_a_fifo_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    """prefigure_compat reads its config files with the house's bounded reader: a FIFO given
+    as the config file is refused at once (an ``open`` would wait for a writer forever)."""
+    import os
+
+    from prefigure_compat import get_all_args
+
+    pytest.importorskip("gin")
+    fifo = tmp_path / f"cfg{suffix}"
+    os.mkfifo(fifo)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["train.py", "--config-file", str(fifo)])
+    with pytest.raises(SystemExit) as info:
+        get_all_args()
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("is a FIFO, not a regular file"), err
+    assert len(err) == 1
