@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import enum
 import inspect
-import typing
 from typing import Any
 
 from .convert import convert, format_value
-
-if typing.TYPE_CHECKING:
-    pass
 
 
 def superset_registry() -> Any:

@@ -5,7 +5,6 @@ has tyro's style and width (docs/cli.md, "Help and errors").
 from __future__ import annotations
 
 import io
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,6 @@ from .cli_defaults import DEFAULT_CONFIG_FILE
 from .sources.files import shown_path
 from .targets import Target
 from .tyro_output import captured, replay
-
-if typing.TYPE_CHECKING:
-    pass
 
 
 def print_help_with_builtins(
@@ -39,14 +35,14 @@ def print_help_with_builtins(
     text = out.getvalue()
     if code in (0, None) and text:
         shadowed = shadowed_builtins(target.field_names())
-        text = text.rstrip("\n") + "\n" + builtins_group(text, shadowed, config_file) + "\n"
+        text = text.rstrip("\n") + "\n" + builtins_group(shadowed, config_file) + "\n"
         out = io.StringIO(text)
     replay(out, err)
     raise SystemExit(code)
 
 
 def builtins_group(
-    help_text: str, shadowed: set[str], config_file: str | Path | None = DEFAULT_CONFIG_FILE
+    shadowed: set[str], config_file: str | Path | None = DEFAULT_CONFIG_FILE
 ) -> str:
     """The built-in flags as one more group of the help, drawn by tyro itself so that it has
     tyro's style and width (``COLUMNS``; boxes only on a UTF-8 stream), titled ``config layers
@@ -58,7 +54,6 @@ def builtins_group(
 
     import tyro
 
-    del help_text  # tyro sizes the group for the terminal, as it sized the help above it
     fields: list[tuple[str, Any, Any]] = []
     for name in BUILTINS:
         metavar, text = BUILTIN_HELP[name]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import typing
 from typing import Any
 
 from .convert import format_value
@@ -16,11 +15,9 @@ from .provenance import provenance
 from .schema import TYPE_KEY, instance_leaves
 from .tree import get_path, to_primitives
 
-if typing.TYPE_CHECKING:
-    pass
-
 
 def print_and_exit(text: str) -> None:
+    """Print what a built-in asked for (``--print-config``, ``--print-schema``) and exit 0."""
     try:
         print(text)
         sys.stdout.flush()

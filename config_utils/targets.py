@@ -20,9 +20,6 @@ from typing import Any
 from .schema import schema_of
 from .types import is_config_type, is_union, strip_annotated
 
-if typing.TYPE_CHECKING:
-    pass
-
 
 class _Unset:
     """``default=`` not given (tyro's own sentinel needs a tyro import)."""

@@ -8,11 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
-import typing
 from typing import Any
-
-if typing.TYPE_CHECKING:
-    pass
 
 
 class _Buffer(io.StringIO):
