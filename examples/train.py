@@ -258,9 +258,9 @@ def _logger(cfg: TrainConfig, run_dir: Path) -> Any:
     """The Lightning logger of the chosen tracker. MLflow: the server in MLFLOW_TRACKING_URI,
     else a local SQLite store beside the run directories (artifacts next to it)."""
     if cfg.tracker == "wandb":
-        import wandb
         from pytorch_lightning.loggers import WandbLogger
 
+        wandb = require("wandb", "wandb")
         # The run is started here and handed to Lightning: its WandbLogger passes
         # `anonymous=None` to wandb.init, which makes wandb 0.31 warn on every run that "the
         # anonymous setting has no effect" -- a false alarm in the demo's output.
