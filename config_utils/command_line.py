@@ -109,40 +109,58 @@ def _parse_twice(
     """tyro on ``argv`` as written; if tyro refuses it, on the superset forms' rewriting.
 
     Returns (tyro's result, the argument list that produced it). When both refuse, tyro's
-    message is shown as one line — for the arguments as written, or for the rewritten ones
-    when superset forms were rewritten — and the exit status is tyro's.
+    message is shown as tyro rendered it — for the arguments as written, or for the rewritten
+    ones when superset forms were rewritten — and the exit status is tyro's. tyro's warnings
+    are those of the attempt whose outcome is used, shown once.
     """
     if wants_help(argv):
         return call(argv, False), argv
-    with captured() as (out, err):
-        try:
-            result = call(argv, False)
-        except SystemExit as exc:
-            first_exit: SystemExit | None = exc
-        else:
-            first_exit = None
-    if first_exit is None:
-        replay(out, err)
-        return result, argv
-    if first_exit.code in (0, None):
-        replay(out, err)
-        raise first_exit
+    first = _Attempt(call, argv, False)
+    if first.exit is None:
+        first.show()
+        return first.result, argv
+    if first.exit.code in (0, None):
+        first.show()
+        raise first.exit
     if not argv:  # nothing to rewrite, no value for a constructor rule: tyro's answer stands
-        refuse(out, err, first_exit)
-    second = superset()  # may raise UsageError with a clearer message
-    with captured() as (out2, err2):
-        try:
-            result = call(second, True)
-        except SystemExit:
-            second_failed = True
-        else:
-            second_failed = False
-    if second_failed:
+        first.refuse(first.exit.code)
+    second_argv = superset()  # may raise UsageError with a clearer message
+    second = _Attempt(call, second_argv, True)
+    if second.exit is not None:
         # with superset forms rewritten, tyro's first complaint is usually about those forms
         # themselves ("unrecognized --optim._type=Sgd"); the second names the real mistake
-        refuse(out, err2 if second != argv else err, first_exit)
-    replay(out2, err2)
-    return result, second
+        (second if second_argv != argv else first).refuse(first.exit.code)
+    second.show()
+    return second.result, second_argv
+
+
+class _Attempt:
+    """One call of tyro with its output and warnings held back until it is known to be the
+    one whose outcome the user sees (a refused first attempt shows nothing)."""
+
+    def __init__(self, call: Callable[[list[str], bool], Any], argv: list[str], superset: bool) -> None:
+        self.result: Any = None
+        self.exit: SystemExit | None = None
+        with captured() as (self.out, self.err), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                self.result = call(argv, superset)
+            except SystemExit as exc:
+                self.exit = exc
+        self.warnings = list(caught)
+
+    def _warn(self) -> None:
+        for w in self.warnings:  # through the user's filters, as tyro's own warning would go
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+    def show(self) -> None:
+        self._warn()
+        replay(self.out, self.err)
+
+    def refuse(self, code: Any) -> None:
+        """Show this attempt's warnings and tyro's message; exit with ``code`` (tyro's)."""
+        self._warn()
+        refuse(self.out, self.err, SystemExit(code))
 
 
 # --------------------------------------------------------------------------------- cli

@@ -469,3 +469,35 @@ def both_outcomes(cls: type, argv: list[str], **kwargs: typing.Any) -> tuple[int
             fn(cls, args=argv, **kwargs, **extra)
         codes.append(int(exc.value.code or 0))
     return codes[0], codes[1]
+
+
+@dataclasses.dataclass
+class WarnA:
+    a: int
+
+
+@dataclasses.dataclass
+class WarnB:
+    b: int
+
+
+@dataclasses.dataclass
+class WarnC:
+    c: int
+
+
+@pytest.mark.parametrize("argv", [[], ["warn-b", "--b", "5"], ["warn-b", "--b", "5.0"]])
+def test_tyros_warnings_reach_the_user_once(argv: list[str]) -> None:
+    """tyro warns about a `default=` that is no member of the union; the warning is shown also
+    when the arguments needed a superset form (`5.0` for an int: a second attempt), once."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tyro_value = tyro.cli(typing.Union[WarnA, WarnB], default=WarnC(3), args=[a.replace("5.0", "5") for a in argv])
+    theirs = [str(w.message) for w in caught]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = cli(typing.Union[WarnA, WarnB], default=WarnC(3), args=argv, config_file=None)
+    assert ours == tyro_value
+    assert [str(w.message) for w in caught] == theirs and len(theirs) == 1
