@@ -97,9 +97,13 @@ def run_trial_here(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read(path: Path) -> str:
+    """A file of the trial's run directory, through the bounded reader: the trial may have made
+    it a FIFO (a plain read waits forever) or a link to /dev/zero."""
+    from ...readers import ReadProblem, read_bytes
+
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return read_bytes(path, limit=64 * 1024 * 1024).decode("utf-8", errors="replace")
+    except ReadProblem:
         return ""
 
 
