@@ -476,13 +476,13 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
     if spec.command is not None:
         from .command import FLAG_MACROS, probe_prefix, uses
 
-        prefix = probe_prefix(spec.command, spec.program_path, python)
-        if prefix is None:
+        asked = probe_prefix(spec.command, spec.program_path, python, here)
+        if asked is None:
             return _unchecked(spec, here, python, "the command's program cannot be asked for its config")
         if not uses(spec.command, *FLAG_MACROS):
             return _unchecked(spec, here, python, "the command passes values as key=value or JSON, "
                               "which config_utils.cli does not read")
-        source = _module_source(prefix[2], here) if prefix[1:2] == ["-m"] else spec.program_path
+        prefix, source = asked
     if not _uses_config_utils(source):
         # asking means running it: a plain script would train instead of answering
         what = " ".join(prefix[1:]) if prefix else str(spec.program_path)
@@ -522,15 +522,6 @@ def check_spec(spec: Spec, *, cwd: str | Path | None = None, parallel: int | Non
             raise SpecError(f"{spec.where(*pair.loc)}: parameters.{pair.key}.{pair.label}: {pair.value!r} "
                             f"is not a valid value for {pair.key}: {message}")
     return checked
-
-
-def _module_source(module: str, cwd: Path) -> Path | None:
-    """The file ``python -m MODULE`` runs from ``cwd`` (None when it is not found there)."""
-    base = cwd.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__main__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _uses_config_utils(path: Path | None) -> bool:

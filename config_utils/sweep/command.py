@@ -71,17 +71,25 @@ def uses(command: Sequence[str], *names: str) -> bool:
     return any(macro(c) in names for c in command)
 
 
-def probe_prefix(command: Sequence[str], program: Path | None, python: str) -> list[str] | None:
-    """How to ask the command's program for its config (``PREFIX --flows:print-schema``):
-    ``python PROGRAM`` when the command runs ``${program}``, ``python -m MODULE`` when it runs
-    a module with the interpreter; None when the program cannot be asked (a launcher without
-    ``${program}``, a binary)."""
+def probe_prefix(command: Sequence[str], program: Path | None, python: str, cwd: Path
+                 ) -> tuple[list[str], Path | None] | None:
+    """How to ask the command's program for its config (``PREFIX --flows:print-schema``), and
+    the source file that is: ``python PROGRAM`` when the command runs ``${program}``;
+    ``python SCRIPT.py`` or ``python -m MODULE`` when it runs a literal script or a module
+    with the interpreter. None when the program cannot be asked (a binary, a launcher without
+    ``${program}``)."""
     if program is not None and uses(command, "program") and program.suffix == ".py":
-        return [python, str(program)]
+        return [python, str(program)], program
     rest = [c for c in command if c not in ("${env}", "/usr/bin/env", "env")]
-    if len(rest) >= 3 and (rest[0] == "${interpreter}" or re.fullmatch(r"(.*/)?python[0-9.]*", rest[0])) \
-            and rest[1] == "-m" and macro(rest[2]) is None:
-        return [python, "-m", rest[2]]
+    if len(rest) < 2 or not (rest[0] == "${interpreter}" or re.fullmatch(r"(.*/)?python[0-9.]*", rest[0])):
+        return None
+    if rest[1] == "-m" and len(rest) >= 3 and macro(rest[2]) is None:
+        base = cwd.joinpath(*rest[2].split("."))
+        source = next((c for c in (base.with_suffix(".py"), base / "__main__.py") if c.is_file()), None)
+        return [python, "-m", rest[2]], source
+    if rest[1].endswith(".py") and macro(rest[1]) is None:
+        script = (cwd / rest[1]).resolve()
+        return [python, str(script)], script if script.is_file() else None
     return None
 
 

@@ -125,6 +125,15 @@ def test_program_required_only_when_the_command_runs_it(tmp_path: Path, capsys: 
     finally:
         os.chdir(old)
     assert code == 2 and "parameters: unknown config key 'widht'" in err and "(did you mean 'width'" in err
+    # so is a literal script run with python (W&B passes literals as written)
+    spec.write_text("command: [python, sweep_program.py, '${args}']\nmethod: grid\n"
+                    "metric: {name: loss}\nparameters:\n  widht: {values: [8]}\n")
+    os.chdir(HERE)
+    try:
+        code, _, err = sweep_main([spec, "--dry-run"], capsys)
+    finally:
+        os.chdir(old)
+    assert code == 2 and "parameters: unknown config key 'widht'" in err
 
 
 def test_args_no_boolean_flags_on_a_checked_program(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
