@@ -123,6 +123,7 @@ class _Job:
     watch: Any  # runner._Watch
     since: float  # wall-clock submission time
     seen: str = ""  # the last state seen
+    requeues: int = 0  # requeues announced so far
     gone_since: float | None = None  # when it was first missing, or ended without a result
 
 
@@ -254,11 +255,14 @@ class _Controller:
         self._follow(st, job_id, run_id, time.time())
 
     def _follow(self, st: Started, job_id: str, run_id: str | None, since: float) -> None:
+        from .engines.slurm import JOB_FILE, read_json
         from .runner import _Watch
         from .wandb_metrics import TrialMetrics
 
         metrics = TrialMetrics(st.run_dir, self.spec.metric, run_id, os.environ.get("WANDB_DIR") or None)
-        self.jobs[st.number] = _Job(job_id, _Watch(st, metrics), since)
+        mark = read_json(st.run_dir / JOB_FILE) or {}  # re-attached: requeues before now are old news
+        done = int(mark.get("restarts") or 0) if str(mark.get("job_id")) == job_id else 0
+        self.jobs[st.number] = _Job(job_id, _Watch(st, metrics), since, requeues=done)
 
     def _journal(self, entry: dict[str, Any]) -> None:
         with open(self.folder / JOURNAL, "a", encoding="utf-8") as fh:
@@ -360,11 +364,8 @@ class _Controller:
         now = time.time()
         for n, job in list(self.jobs.items()):
             js = states.get(job.job_id)
-            if js is not None and js.state != job.seen:
-                if job.seen == "RUNNING" and js.state in ("PENDING", "REQUEUED", "REQUEUE_HOLD"):
-                    self.say(f"trial {n}: SLURM requeued job {job.job_id} (time limit or preemption); it "
-                             "starts again in the same run directory")
-                job.seen = js.state
+            if js is not None:
+                self._requeues(n, job, js)
             if js is not None and not js.ended:
                 job.gone_since = None
                 continue
@@ -372,6 +373,24 @@ class _Controller:
             if outcome is not None:
                 del self.jobs[n]
                 self._ended(job, outcome)
+
+    def _requeues(self, n: int, job: _Job, js: JobState) -> None:
+        """Say once per requeue that the job was requeued: seen as RUNNING turning PENDING, or
+        (when a poll missed the pending moment) as a higher restart count in ``slurm_job.json``."""
+        from .engines.slurm import JOB_FILE, read_json
+
+        count = job.requeues
+        if job.seen == "RUNNING" and js.state in ("PENDING", "REQUEUED", "REQUEUE_HOLD"):
+            count += 1
+        if js.state == "RUNNING":
+            mark = read_json(job.watch.st.run_dir / JOB_FILE) or {}
+            if str(mark.get("job_id")) == job.job_id:
+                count = max(count, int(mark.get("restarts") or 0))
+        job.seen = js.state
+        if count > job.requeues:
+            job.requeues = count
+            self.say(f"trial {n}: SLURM requeued job {job.job_id} (time limit or preemption; requeue {count}); "
+                     "it starts again in the same run directory")
 
     def _outcome(self, n: int, job: _Job, js: JobState | None, now: float) -> Outcome | None:
         from .engines import Outcome

@@ -238,45 +238,45 @@ def test_detach_then_reattach_after_the_controller_was_killed(cluster: slurm_clu
 
 RESUMABLE = '''"""A resumable Lightning trial: STEPS training steps (a second each before a requeue), the last
 checkpoint saved in the run directory after every step, and fit(ckpt_path="last"), as
-docs/slurm.md says: started again after a requeue, it goes on from the saved step."""
+docs/slurm.md says: started again after a requeue, it goes on from the saved step. Lightning
+is imported after the command line is read, so the sweep's check of the program is quick."""
 import os
 import time
 from dataclasses import dataclass
-
-import pytorch_lightning as pl
-import torch
-from pytorch_lightning.callbacks import ModelCheckpoint
 
 import config_utils
 
 
 @dataclass
 class Config:
-    steps: int = 40
-
-
-class Slow(pl.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.layer = torch.nn.Linear(2, 1)
-
-    def on_train_start(self) -> None:
-        print(f"starting at step {self.trainer.global_step}", flush=True)
-
-    def training_step(self, batch, batch_idx):
-        # a second a step until SLURM's warning; once resumed, quick (so is the test)
-        time.sleep(1.0 if os.environ.get("FLOWS_SLURM_RESTARTS") == "0" else 0.05)
-        x, y = batch
-        loss = torch.nn.functional.mse_loss(self.layer(x), y)
-        self.log("loss", loss.detach() * 0 + 1.0 / (self.trainer.global_step + 1))
-        return loss
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.01)
+    steps: int = 130
 
 
 def main() -> None:
     cfg = config_utils.cli(Config, config_file=None)
+    import pytorch_lightning as pl
+    import torch
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    class Slow(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def on_train_start(self) -> None:
+            print(f"starting at step {self.trainer.global_step}", flush=True)
+
+        def training_step(self, batch, batch_idx):
+            # a second a step until SLURM's warning; once resumed, quick (so is the test)
+            time.sleep(1.0 if os.environ.get("FLOWS_SLURM_RESTARTS") == "0" else 0.05)
+            x, y = batch
+            loss = torch.nn.functional.mse_loss(self.layer(x), y)
+            self.log("loss", loss.detach() * 0 + 1.0 / (self.trainer.global_step + 1))
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
     run_dir = os.environ["FLOWS_RUN_DIR"]
     data = torch.utils.data.TensorDataset(torch.randn(1000, 2), torch.randn(1000, 1))
     trainer = pl.Trainer(max_steps=cfg.steps, default_root_dir=run_dir, accelerator="cpu", devices=1,
@@ -294,16 +294,17 @@ if __name__ == "__main__":
 
 @pytest.mark.slow
 def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
-    """A 40-step Lightning trial (about a second a step) under a one-minute limit with the
-    warning 55 s before it: SLURM signals the job, submitit requeues it, the program is
+    """A 130-step Lightning trial (a second a step: more than its two-minute limit) with the
+    warning 100 s before the limit (SLURM looks every 30 s: the warning comes 20 to 50 s into
+    the job, while it trains): SLURM signals the job, submitit requeues it, the program is
     stopped and later resumes from its last checkpoint in the same run directory (Lightning's
     own restore, ``ckpt_path="last"``); the trial completes once, with its metric."""
     program = tmp_path / "resumable.py"
     program.write_text(RESUMABLE)
-    spec = write_spec(tmp_path, GRID_HEAD + "  steps: {value: 40}\n", program=program)
+    spec = write_spec(tmp_path, GRID_HEAD + "  steps: {value: 130}\n", program=program)
     sweep_dir = tmp_path / "sw"
     ctl = subprocess.Popen([*FLOW_SWEEP, str(spec), "--engine", "slurm", "--sweep-dir", str(sweep_dir),
-                            "--slurm-time", "1", "--slurm-option", "signal=USR2@55"],
+                            "--slurm-time", "2", "--slurm-option", "signal=USR2@100"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
                            env={**os.environ, "PYTHONUNBUFFERED": "1", "FLOWS_SLURM_STOP_GRACE": "3"})
     released: list[str] = []
@@ -327,14 +328,14 @@ def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluste
             ctl.wait()
     assert ctl.returncode == 0, out
     assert released, out
-    assert f"trial 0: SLURM requeued job {released[0]} (time limit or preemption)" in out
+    assert f"trial 0: SLURM requeued job {released[0]} (time limit or preemption; requeue 1)" in out
     rows = read_csv(sweep_dir / "results.csv")
     assert [(r["status"], r["reruns"]) for r in rows] == [("complete", "")]
-    assert abs(float(rows[0]["loss"]) - 1 / 40) < 1e-6  # logged at the last of the 40 steps
+    assert abs(float(rows[0]["loss"]) - 1 / 130) < 1e-6  # logged at the last of the 130 steps
     run_dir = Path(rows[0]["run_dir"])
     log = (run_dir / "output.log").read_text()
     starts = [int(line.split()[-1]) for line in log.splitlines() if line.startswith("starting at step")]
-    assert len(starts) == 2 and starts[0] == 0 and 0 < starts[1] < 40, log  # resumed, not restarted
+    assert len(starts) == 2 and starts[0] == 0 and 0 < starts[1] < 130, log  # resumed, not restarted
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
     assert "SLURM signalled the job (time limit or preemption)" in log
     assert json.loads((run_dir / "slurm_job.json").read_text())["restarts"] == 1
