@@ -32,6 +32,7 @@ from .wandb_metrics import TrialMetrics
 
 POLL = 0.25
 STOPPING = "stopping"  # user attribute: hyperband's decision to stop the trial (reason, attempt)
+WANDB_FLUSH = "WANDB_X_TRANSACTION_LOG_FLUSH_INTERVAL"  # seconds between W&B's run-log writes
 FOLLOW_POLL = 0.1  # with early termination: how often running trials' metrics are read
 
 
@@ -265,6 +266,9 @@ def _trial_env(state: SweepState, st: Started, opts: Options) -> dict[str, str]:
     env["WANDB_RUN_ID"] = f"{state.id[:40]}-{st.number}-{secrets.token_hex(3)}"
     if not os.environ.get("WANDB_DIR"):
         env["WANDB_DIR"] = str(st.run_dir)
+    if spec.early_terminate is not None and WANDB_FLUSH not in os.environ:
+        # W&B writes its run log every 15 s by default: early termination follows it closer
+        env[WANDB_FLUSH] = "1"
     if opts.engine == "local" and not opts.gpus_per_trial and opts.gpus_per_trial is not None:
         env["CUDA_VISIBLE_DEVICES"] = ""  # --gpus-per-trial 0: no trial touches a GPU
     return env

@@ -243,6 +243,32 @@ def test_example_wandb_script_logs_only_with_wandb_log(
     assert [v for _, v in whole.history["val_loss"]] == [v for _, v in tm.history()]
 
 
+def test_hyperband_follows_the_wandb_history_of_running_trials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Early termination driven by what a W&B script logs with ``wandb.log`` (offline, real
+    wandb client): the lagging trial is stopped while it runs, from its W&B run log."""
+    script = tmp_path / "wb_curves.py"
+    script.write_text(
+        "import math, time, wandb\n"
+        "run = wandb.init(project='hb', config={'lr': 0.01, 'epochs': 12})\n"
+        "for epoch in range(wandb.config.epochs):\n"
+        "    time.sleep(0.25)\n"
+        "    wandb.log({'loss': 0.1 + (math.log10(wandb.config.lr) + 2.0) ** 2 + 2.0 * math.exp(-epoch / 4.0)})\n"
+        "run.finish()\n")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"program: {script}\nmethod: grid\nmetric: {{name: loss}}\n"
+                    "early_terminate: {type: hyperband, min_iter: 3, eta: 3}\n"
+                    "parameters:\n  lr: {values: [0.01, 1.0]}\n")
+    code, out, err = sweep_main([spec, "--sweep-dir", tmp_path / "sw", "--parallel", "2"], capsys)
+    assert code == 0, out + err
+    rows = {r["lr"]: r for r in read_csv(tmp_path / "sw" / "results.csv")}
+    assert rows["0.01"]["status"] == "complete"
+    assert rows["1.0"]["status"] == "stopped", out
+    ended = re.search(r"ended at iteration (\d+)", rows["1.0"]["error"])
+    assert ended is not None and 3 <= int(ended.group(1)) < 12  # stopped while it ran, not after it ended
+
+
 def test_wandb_disabled_trial_says_where_the_metric_was_looked_for(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
