@@ -477,6 +477,9 @@ class OFC:
         self._lock = threading.RLock()
         self._dirty = False
         self._staged: dict[str, tuple[Any, str, str | None]] = {}
+        # versions a submit swapped out, watched a moment for late in-place writes:
+        # (temp path, text seen there, monotonic deadline)
+        self._swapped: list[tuple[str, str, float]] = []
         # recent page submits: (time written, {key: (value before, value submitted)})
         self._submits: list[tuple[float, dict[str, tuple[Any, Any]]]] = []
         self._metrics_problem = False
@@ -798,6 +801,9 @@ class OFC:
         leaves keys out, which rejects the whole version (every steerable key must be there).
         """
         path = self.ofc_file
+        if self._swapped:
+            with self._lock:
+                self._check_swapped()
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -1195,17 +1201,62 @@ class OFC:
                 errors[key] = str(exc)
         if errors:
             return errors
+        return self._commit(typed, source, user)
+
+    def _commit(self, typed: Mapping[str, Any], source: str, user: str | None) -> dict[str, str]:
+        """Write checked values into the file and stage them; ``{key: message}`` on refusal."""
         with self._lock:
             written = self._write_merged(typed, source)
             if isinstance(written, dict):
                 return written
             diff = {k: v for k, v in typed.items() if not _same(v, self._file_values.get(k))}
-            now = time.time()
-            self._submits = [x for x in self._submits if now - x[0] < STALE_WRITE_S]
-            self._submits.append((now, {k: (self._file_values.get(k), v) for k, v in diff.items()}))
+            if source == "gui":
+                now = time.time()
+                self._submits = [x for x in self._submits if now - x[0] < STALE_WRITE_S]
+                before = {k: (self._file_values.get(k), v) for k, v in diff.items()}
+                self._submits.append((now, before))
             self._file_values.update(diff)
             self._stage(diff, [], source, user)
         return {}
+
+    def _check_swapped(self) -> None:
+        """Look again at the versions a submit swapped out (see :meth:`_write_merged`): a
+        program that had the file open before the swap may write into it afterwards. Its
+        edits (the keys whose lines differ from what the submit saw there) are written into
+        the current file and applied like any file edit, so they are not lost with it."""
+        keep: list[tuple[str, str, float]] = []
+        for tmp, seen, deadline in self._swapped:
+            try:
+                late: str | None = read_file_text(Path(tmp))
+            except (OSError, FileProblem):
+                late = None
+            if late is not None and late != seen:
+                self._merge_late(seen, late)
+            elif late is not None and time.monotonic() < deadline:
+                keep.append((tmp, seen, deadline))
+                continue
+            _unlink(tmp)
+        self._swapped = keep
+
+    def _merge_late(self, seen: str, late: str) -> None:
+        where = str(self.ofc_file)
+        old, new = parse_text(seen, where), parse_text(late, where)
+        if not new.terminated:
+            return  # a write cut short: never applied (the protocol's completeness rule)
+        typed: dict[str, Any] = {}
+        for key, (raw, lineno) in new.entries.items():
+            if key not in self.types or key in new.rejected:
+                continue
+            if old.entries.get(key, ("", 0))[0] == raw:
+                continue  # not edited by the late writer
+            try:
+                typed[key] = convert(raw, self.types[key], key=key, where=f"{where}:{lineno}")
+            except ConfigError as exc:
+                self._stage({}, [f"{exc}; keeping {self._text_of(key, self._file_values.get(key))}"], "file")
+        if typed:
+            problems = self._commit(typed, "file", None)
+            if problems:
+                self._stage({}, list(problems.values()), "file")
 
     def _write_merged(self, typed: Mapping[str, Any], source: str) -> dict[str, str] | None:
         """Write ``typed`` into the file without undoing an edit this OFC has not processed.
@@ -1250,11 +1301,15 @@ class OFC:
                     if back is not None and back != disk:
                         slipped = back  # another writer's version: merge into it, write again
                         continue
+                    if back is not None:  # kept a moment: a writer may still write into it
+                        self._swapped.append((tmp, back, time.monotonic() + STALE_WRITE_S))
+                        tmp = ""
                 else:
                     os.replace(tmp, path)
                 self._follow()
             finally:
-                _unlink(tmp)
+                if tmp:
+                    _unlink(tmp)
             if seen:
                 self._done_text = text
                 self._seen_text = None
@@ -1321,6 +1376,9 @@ class OFC:
         if self._closed:
             return
         self._close_metrics()
+        for tmp, _seen, _deadline in self._swapped:
+            _unlink(tmp)
+        self._swapped = []
         self.finish_plot()  # the run's plot beside its record, when it reported metrics
         self._closed = True
         self._stop.set()
