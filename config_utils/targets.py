@@ -9,8 +9,6 @@ arguments are known.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import functools
 import inspect
 import typing
@@ -84,33 +82,29 @@ def analyse(f: Any) -> Target:
 
 @functools.lru_cache(maxsize=64)
 def params_dataclass(fn: Callable[..., Any]) -> type | None:
-    """A dataclass mirroring ``fn``'s parameters, so layers and provenance work on them.
+    """A dataclass mirroring ``fn``'s parameters, so layers and provenance work on them
+    (built by :func:`config_utils.registry.dataclass_from_signature`, the one builder).
 
-    None when the signature has ``*args``/``**kwargs`` or cannot be read.
+    None when the signature has ``*args``/``**kwargs`` or cannot be read, or when its
+    annotations do not resolve.
     """
+    from .errors import SignatureError
+    from .registry import dataclass_from_signature
+
     try:
-        sig = inspect.signature(fn)
-        hints = typing.get_type_hints(fn, include_extras=True)
+        typing.get_type_hints(fn, include_extras=True)
     except (TypeError, ValueError, NameError):
         return None
-    specs: list[tuple[str, Any, Any]] = []
-    for p in sig.parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            return None
-        tp = hints.get(p.name, Any)
-        if p.default is p.empty:
-            specs.append((p.name, tp, dataclasses.field()))
-        elif type(p.default).__hash__ is None:
-            specs.append((p.name, tp, dataclasses.field(default_factory=functools.partial(copy.deepcopy, p.default))))
-        else:
-            specs.append((p.name, tp, dataclasses.field(default=p.default)))
     try:
-        cls = dataclasses.make_dataclass(f"{getattr(fn, '__name__', 'main')}_arguments", specs, kw_only=True)
-    except (TypeError, ValueError):
+        return dataclass_from_signature(
+            fn,
+            f"{getattr(fn, '__name__', 'main')}_arguments",
+            doc=inspect.getdoc(fn) or "",
+            keyword_only=True,
+            refuse_variadic=True,
+        )
+    except SignatureError:
         return None
-    cls.__doc__ = inspect.getdoc(fn) or ""
-    cls.__module__ = getattr(fn, "__module__", __name__)
-    return cls
 
 
 class Deferred:
