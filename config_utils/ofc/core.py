@@ -47,7 +47,6 @@ import enum
 import errno
 import json
 import logging
-import math
 import os
 import socket
 import stat
@@ -61,7 +60,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .. import ini
-from ..convert import convert, format_value, shown
+from ..convert import convert, format_value, same_value, shown
 from ..errors import ConfigError, OFCError, did_you_mean
 from ..provenance import record as _record_provenance
 from ..rank import process_rank
@@ -153,17 +152,9 @@ class Change:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equality that treats NaN as equal to NaN and does not confuse ``1`` with ``True``."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
-        return True
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
+    """Equality that treats NaN as equal to NaN and does not confuse ``1`` with ``True``
+    (the house's one: :func:`config_utils.convert.same_value`)."""
+    return same_value(a, b)
 
 
 def _namespace_type(value: Any) -> Any:

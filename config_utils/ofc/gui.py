@@ -836,12 +836,9 @@ def _error_update(gr: Any, message: str) -> Any:
 
 
 def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    try:
-        return type(a) is type(b) and bool(a == b)
-    except Exception:
-        return False
+    from ..convert import same_value  # the house's one NaN-aware equality
+
+    return same_value(a, b)
 
 
 def _short_time(iso: str) -> str:
