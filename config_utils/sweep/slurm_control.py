@@ -163,7 +163,9 @@ class _Controller:
         self.say(f"sweep {self.state.id}: {spec.method}, {_trials(plan)}, metric {spec.metric} ({spec.goal}), "
                  f"seed {plan.seed}; directory {self.state.dir}")
         minutes = time_limit(self.ex_settings, self.part)
-        self.say(f"engine: SLURM partition {self.part.name}, {self.parallel} trial(s) running at a time, "
+        at_once = (f"{self.parallel} trial(s) running at a time" if self.opts.parallel or self.plan.method == "bayes"
+                   else "as many trials at a time as the cluster has room for")
+        self.say(f"engine: SLURM partition {self.part.name}, {at_once}, "
                  f"time limit {f'{minutes} min' if minutes else 'none'}"
                  + (f", {self.opts.retries} retries" if self.opts.retries else ""))
         try:
@@ -226,6 +228,12 @@ class _Controller:
             self._submit([state.next_trial()])
 
     def _submit(self, sts: list[Started]) -> None:
+        """Submit ``sts`` as job arrays of at most the cluster's array size (one array usually)."""
+        size = self.part.max_array
+        for i in range(0, len(sts), size):
+            self._submit_array(sts[i:i + size])
+
+    def _submit_array(self, sts: list[Started]) -> None:
         from .engines.slurm import submit
         from .runner import _argv, _trial_env
 

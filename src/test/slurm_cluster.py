@@ -148,8 +148,9 @@ def job_processes(conf: Path) -> list[int]:
     return out
 
 
-def _conf_text(root: Path, host: str, cpus: int, ports: list[int], munge_socket: Path) -> str:
-    return "\n".join([
+def _conf_text(root: Path, host: str, cpus: int, ports: list[int], munge_socket: Path,
+               extra: tuple[str, ...] = ()) -> str:
+    return "\n".join([*extra,
         "ClusterName=flowstest",
         f"SlurmctldHost={host}(127.0.0.1)",
         f"SlurmctldPort={ports[0]}",
@@ -186,8 +187,9 @@ def _conf_text(root: Path, host: str, cpus: int, ports: list[int], munge_socket:
     ])
 
 
-def start(cpus: int = 2) -> Cluster:
-    """Start munged, slurmctld and slurmd; return when ``sinfo`` shows the node idle."""
+def start(cpus: int = 2, extra: tuple[str, ...] = ()) -> Cluster:
+    """Start munged, slurmctld and slurmd; return when ``sinfo`` shows the node idle.
+    ``extra``: more ``slurm.conf`` lines (``MaxArraySize=3``)."""
     why = unavailable()
     if why:
         raise RuntimeError(why)
@@ -206,7 +208,7 @@ def start(cpus: int = 2) -> Cluster:
         os.chown(path, munge_user.pw_uid, munge_user.pw_gid)
     sock = mdir / "munge.socket"
     conf = root / "slurm.conf"
-    conf.write_text(_conf_text(root, host, cpus, _free_ports(2), sock))
+    conf.write_text(_conf_text(root, host, cpus, _free_ports(2), sock, extra))
     cluster = Cluster(root, conf, host, cpus=cpus, saved_env=os.environ.get("SLURM_CONF"))
     env = {**os.environ, "SLURM_CONF": str(conf)}
     logs = {}

@@ -112,6 +112,7 @@ class Partition:
     name: str
     default_time: int | None  # minutes; None: not set / unlimited
     max_time: int | None
+    max_array: int = 1001  # tasks one job array may have (indices 0 .. MaxArraySize - 1)
 
 
 def check_cluster(settings: SlurmSettings) -> Partition:
@@ -153,7 +154,15 @@ def check_cluster(settings: SlurmSettings) -> Partition:
         raise SlurmError(f"--slurm-partition: no partition {name!r} on this cluster"
                          + did_you_mean(name, parts) + f"; partitions: {', '.join(sorted(parts)) or 'none'}")
     fields = parts[name]
-    return Partition(name, _limit(fields.get("DefaultTime")), _limit(fields.get("MaxTime")))
+    return Partition(name, _limit(fields.get("DefaultTime")), _limit(fields.get("MaxTime")), _max_array())
+
+
+def _max_array() -> int:
+    """How many tasks one array may have: ``MaxArraySize`` (indices 0 to MaxArraySize - 1);
+    SLURM's default 1001 when the configuration cannot be read."""
+    proc = _run(["scontrol", "show", "config"])
+    m = re.search(r"^MaxArraySize\s*=\s*(\d+)", proc.stdout, re.M) if proc.returncode == 0 else None
+    return max(1, int(m.group(1))) if m else 1001
 
 
 def _limit(text: str | None) -> int | None:
