@@ -375,9 +375,8 @@ def _drop_internal(config: dict[str, Any]) -> dict[str, Any]:
 def _base_url(wandb: Any) -> str:
     """The W&B server the Api will talk to (as ``wandb.Api`` resolves it)."""
     try:
-        from wandb.sdk import wandb_setup
-
         from wandb import env
+        from wandb.sdk import wandb_setup
 
         url = env.get_base_url(wandb_setup.singleton().settings.base_url)
     except Exception:  # noqa: BLE001 - private API moved: fall back to the documented variable
