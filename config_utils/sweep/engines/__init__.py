@@ -142,35 +142,6 @@ def trial_env_of(pid: int) -> str | None:
     return None
 
 
-def kill_orphans(sweep_id: str) -> dict[int, int]:
-    """Kill the process group of every live process that is a trial of ``sweep_id`` (found by
-    its ``FLOWS_SWEEP_TRIAL``, never by a recorded pid that may have been reused); returns
-    ``{trial number: process group}``."""
-    prefix = f"{sweep_id}/trial:"
-    found: dict[int, int] = {}
-    try:
-        pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-    except OSError:
-        return found
-    me = os.getpid()
-    for pid in pids:
-        if pid == me:
-            continue
-        tag = trial_env_of(pid)
-        if tag is None or not tag.startswith(prefix) or not tag[len(prefix):].isdigit():
-            continue
-        try:
-            pgid = os.getpgid(pid)
-        except ProcessLookupError:
-            continue
-        if pgid == os.getpgid(me):
-            continue  # never our own group
-        found.setdefault(int(tag[len(prefix):]), pgid)
-    for pgid in set(found.values()):
-        kill_group(pgid)
-    return found
-
-
 def visible_gpus() -> list[str]:
     """GPU ids this machine offers: ``CUDA_VISIBLE_DEVICES`` when set, else ``nvidia-smi -L``."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
