@@ -139,7 +139,7 @@ class _Controller:
         self.name = state.id
         fixed = plan.method in ("grid", "random") and plan.planned is not None
         self.parallel = opts.parallel or (max(1, plan.planned or 1) if fixed else BAYES_PARALLEL)
-        self.part = part
+        self.part, self.settings = part, settings
         self.ex = executor(self.folder, self.name, settings, part, self.parallel)
         self.stop_grace = stop_grace()
         self.jobs: dict[int, _Job] = {}  # trial number -> its job
@@ -162,7 +162,7 @@ class _Controller:
                 self.best = _better(self.best, (t.value, t.number), spec.goal)
         self.say(f"sweep {self.state.id}: {spec.method}, {_trials(plan)}, metric {spec.metric} ({spec.goal}), "
                  f"seed {plan.seed}; directory {self.state.dir}")
-        minutes = time_limit(self.ex_settings, self.part)
+        minutes = time_limit(self.settings, self.part)
         at_once = (f"{self.parallel} trial(s) running at a time" if self.opts.parallel or self.plan.method == "bayes"
                    else "as many trials at a time as the cluster has room for")
         self.say(f"engine: SLURM partition {self.part.name}, {at_once}, "
@@ -189,14 +189,6 @@ class _Controller:
             result.detached = True
             return result
         return _finish(self.state, plan, self.say)
-
-    @property
-    def ex_settings(self) -> SlurmSettings:
-        from .engines.slurm import SlurmSettings
-
-        o = self.opts
-        return SlurmSettings(o.slurm_partition, o.slurm_time, o.slurm_mem, list(o.slurm_options),
-                             o.cpus_per_trial, o.gpus_per_trial, o.timeout)
 
     def _in_slurm(self) -> str:
         ids = sorted({j.job_id.split("_")[0] for j in self.jobs.values()})
