@@ -251,7 +251,7 @@ def test_hyperband_follows_the_wandb_history_of_running_trials(
     script = tmp_path / "wb_curves.py"
     script.write_text(
         "import math, time, wandb\n"
-        "run = wandb.init(project='hb', config={'lr': 0.01, 'epochs': 12})\n"
+        "run = wandb.init(project='hb', config={'lr': 0.01, 'epochs': 16})\n"
         "for epoch in range(wandb.config.epochs):\n"
         "    time.sleep(0.25)\n"
         "    wandb.log({'loss': 0.1 + (math.log10(wandb.config.lr) + 2.0) ** 2 + 2.0 * math.exp(-epoch / 4.0)})\n"
@@ -266,7 +266,7 @@ def test_hyperband_follows_the_wandb_history_of_running_trials(
     assert rows["0.01"]["status"] == "complete"
     assert rows["1.0"]["status"] == "stopped", out
     ended = re.search(r"ended at iteration (\d+)", rows["1.0"]["error"])
-    assert ended is not None and 3 <= int(ended.group(1)) < 12  # stopped while it ran, not after it ended
+    assert ended is not None and 3 <= int(ended.group(1)) < 16  # stopped while it ran, not after it ended
 
 
 def test_wandb_disabled_trial_says_where_the_metric_was_looked_for(
@@ -388,7 +388,7 @@ def test_example_hyperband_stops_the_laggards(tmp_path: Path, capsys: pytest.Cap
     for r in stopped:
         assert r["error"].startswith("stopped early by hyperband at band ") and "; ended at iteration " in r["error"]
         reported = (Path(r["run_dir"]) / "metrics.jsonl").read_text().splitlines()
-        assert len(reported) < 27  # it did not run to its end
+        assert r["exit"] != "0"  # ended by the stop (one that finished first would be complete)
         assert float(r["loss"]) == json.loads(reported[-1])["loss"]  # the value it reached
     assert f"{len(stopped)} stopped early, 0 failed of 9 planned" in out
 
