@@ -27,7 +27,7 @@ from .plan import PREVIEW_LIMIT, Plan, make_plan, vet_spec
 from .results import RESULTS_CSV, Row, clip, plots, rows, table, write_csv
 from .retries import retry
 from .spec import Param, Spec, load_spec
-from .state import Started, SweepState, read_sweep_file, resolve_seed
+from .state import Started, SweepState, disk_problem, read_sweep_file, resolve_seed
 from .wandb_metrics import TrialMetrics
 
 POLL = 0.25
@@ -402,6 +402,7 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
             try:
                 info = engine.start(job)
             except OSError as exc:
+                disk_problem(exc, st.run_dir)  # a full or read-only disk: stop, never fail the plan
                 state.started(st, {"error": "cannot start"})
                 state.finish(st.number, {"error": f"cannot start: {exc.strerror or exc}"}, None)
                 ended[st.number] = "FAIL"

@@ -247,6 +247,20 @@ def storage_url(url: str, sweep_dir: Path) -> str:
     return url
 
 
+def disk_problem(exc: OSError, path: Path) -> None:
+    """Raise :class:`StateError` when ``exc`` says the disk is full or read-only: starting a
+    trial then fails for every trial alike, and recording each as failed would burn the plan.
+    The sweep stops instead; the same command resumes it once the disk is fixed."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise StateError(f"{path}: the disk is full ({exc.strerror}); free some space, then run the "
+                         "same command again to resume") from None
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        raise StateError(f"{path}: cannot be written ({exc.strerror}); make the sweep directory "
+                         "writable, then run the same command again") from None
+
+
 def _storage_name(url: str) -> str:
     return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
 

@@ -352,20 +352,56 @@ def test_a_full_disk_is_one_line_and_the_sweep_resumes_after(
 ) -> None:
     spec = spec_file(tmp_path, HEAD + "  x: {values: [1, 2]}\n")
     filler = tmpfs / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:  # fill the disk to the last byte
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    _fill(filler)
     line = one_line_error(*sweep_main([spec, "--sweep-dir", tmpfs / "sw"], capsys)[::2])
     assert line.startswith(f"{tmpfs}/sw") and "free some space, then run the same command again" in line, line
     filler.unlink()
     code, out, err = sweep_main([spec, "--sweep-dir", tmpfs / "sw"], capsys)
     assert code == 0, out + err
     assert [r["status"] for r in read_csv(tmpfs / "sw" / "results.csv")] == ["complete", "complete"]
+
+
+def _fill(path: Path) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:  # to the last byte
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def test_a_disk_that_fills_while_the_sweep_runs(tmpfs: Path, tmp_path: Path) -> None:
+    """The controller stops with one line when the storage cannot be written; nothing is lost:
+    after space is freed the same command runs the trial that was cut short again, saying why."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    spec = spec_file(tmp_path, HEAD + f"  x: {{values: [0, 1]}}\n  gate: {{value: '{gate}'}}\n  gated: {{value: [0]}}\n")
+    args = [*FLOW_SWEEP, str(spec), "--sweep-dir", str(tmpfs / "sw"), "--parallel", "1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # trial 0 waits at its gate
+            if "trial 0 started" in line:
+                break
+        _fill(tmpfs / "filler")
+        (gate / "0").touch()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 2, err
+    line = err.strip()  # the storage or the next trial's directory, whichever meets it first
+    assert "\n" not in line and line.startswith(f"flow_sweep: error: {tmpfs}/sw/"), err
+    assert "the disk is full (" in line and line.endswith("free some space, then run the same command again to resume")
+    (tmpfs / "filler").unlink()
+    again = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    rows = {r["trial"]: r for r in read_csv(tmpfs / "sw" / "results.csv")}
+    assert [rows[n]["status"] for n in ("0", "1")] == ["complete", "complete"]
+    assert rows["0"]["reruns"].startswith("the sweep process ended while it ran, and the trial did not finish")
 
 
 # ------------------------------------------------------------------ D: hostile trials
