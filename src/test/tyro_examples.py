@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import field
+import typing
 from typing import Annotated, Generic, Literal, Optional, TypeVar, Union
 
 import tyro
@@ -140,6 +141,12 @@ class Holder(Generic[T]):
     count: int = 1
 
 
+@dataclasses.dataclass
+class Model:
+    depth: int = 3
+    act: Literal["relu", "tanh"] = "relu"
+
+
 # --- flags and markers ----------------------------------------------------------------------
 
 
@@ -156,6 +163,38 @@ class Flags:
 def train(lr: float, steps: int = 10, /, name: str = "run") -> str:
     """Train something."""
     return f"{name}:{lr}:{steps}"
+
+
+# --- base configs: a union of named defaults (the pattern of tyro_subcommand) -------------
+
+
+@dataclasses.dataclass
+class Experiment:
+    lr: float = 1e-3
+    layers: int = 2
+    name: str = "exp"
+
+
+BaseConfigs = Union[  # noqa: UP007
+    Annotated[Experiment, tyro.conf.subcommand("small", default=Experiment(layers=2, name="small"))],
+    Annotated[Experiment, tyro.conf.subcommand("large", default=Experiment(lr=1e-4, layers=24, name="large"))],
+]
+
+
+# --- structures other than dataclasses, renamed and prefix-less arguments ------------------
+
+
+class Point(typing.NamedTuple):
+    x: int
+    y: int = 0
+
+
+@dataclasses.dataclass
+class Renamed:
+    learning_rate: Annotated[float, tyro.conf.arg(name="lr")] = 0.1
+    inner: tyro.conf.OmitArgPrefixes[Model] = field(default_factory=lambda: Model())
+    pairs: tuple[Point, Point] = (Point(0, 0), Point(1, 1))
+    table: dict[str, int] = field(default_factory=lambda: {"a": 1})
 
 
 # name → (target, tyro.cli keyword arguments, command lines)
@@ -191,4 +230,13 @@ PROGRAMS: dict[str, tuple[object, dict[str, object], list[list[str]]]] = {
         ["--fast", "--fast"], ["--help"],
     ]),
     "function": (train, {}, [["0.1"], ["0.1", "5", "--name", "x"], [], ["x"], ["--help"]]),
+    "base-configs": (BaseConfigs, {}, [
+        ["small"], ["large", "--lr", "0.5"], ["medium"], [], ["large", "--help"], ["--help"],
+    ]),
+    "renamed-and-structures": (Renamed, {}, [
+        ["--lr", "0.2"], ["--learning-rate", "0.2"], ["--depth", "5", "--act", "tanh"],
+        ["--pairs.0.x", "4", "--pairs.1.y", "2"], ["--table", "b", "2", "c", "3"], ["--table", "b"], ["--help"],
+    ]),
+    "namedtuple": (Point, {}, [["--x", "1"], ["--x", "1", "--y", "2"], [], ["--help"]]),
+    "dict": (dict[str, int], {}, [["a", "1", "b", "2"], ["a"], ["--help"]]),
 }
