@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import field
 import typing
+from dataclasses import field
 from typing import Annotated, Generic, Literal, Optional, TypeVar, Union
 
 import tyro
