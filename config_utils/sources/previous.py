@@ -70,11 +70,21 @@ def pull_previous(source: str) -> PreviousRun:
         from . import mlflow as mlflow_source
 
         nested, text = mlflow_source.pull_run(source)
-        return PreviousRun(nested, mlflow_source.run_label(source), text=text, tracker=True, config_type=None)
+        return PreviousRun(
+            nested, mlflow_source.run_label(source), text=text, tracker=True, config_type=_written_by(nested)
+        )
     from . import wandb as wandb_source
 
     nested = wandb_source.pull_config(source)
-    return PreviousRun(nested, wandb_source.run_label(source), text=False, tracker=True, config_type=None)
+    return PreviousRun(
+        nested, wandb_source.run_label(source), text=False, tracker=True, config_type=_written_by(nested)
+    )
+
+
+def _written_by(nested: Any) -> str | None:
+    """The config class a tracker's run record names (None when the pull read no record)."""
+    kind = getattr(nested, "config_type", None)
+    return kind if isinstance(kind, str) else None
 
 
 def _is_mlflow_reference(source: str) -> bool:

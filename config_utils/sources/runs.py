@@ -196,6 +196,16 @@ def _is_record_file(path: Path) -> bool:
     return isinstance(data, dict) and data.get("format") == FORMAT
 
 
+class RecordConfig(dict):  # type: ignore[type-arg]
+    """The ``config`` of a run record, as a plain dict that also carries ``config_type``
+    (``module:QualName`` of the class that wrote it, or None), so that a pull through a
+    tracker can still say when the record is another program's."""
+
+    def __init__(self, config: dict[str, Any], config_type: Any = None) -> None:
+        super().__init__(config)
+        self.config_type = config_type if isinstance(config_type, str) else None
+
+
 def local_path(source: str | Path) -> Path | None:
     """``source`` as an existing local path, or None (then it names a tracker's run): a URL,
     a text with a NUL byte, one too long for a path or naming a missing home directory is

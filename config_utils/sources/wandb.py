@@ -289,16 +289,16 @@ def _record_config(path: Path, label: str | None = None) -> dict[str, Any]:
 
     ``label`` names the run when the file's own path would mislead (a downloaded copy).
     """
-    from .runs import load_run
+    from .runs import RecordConfig, load_run
 
     try:
-        config: dict[str, Any] = load_run(path)["config"]
+        record = load_run(path)
     except RunSourceError as exc:
         if label is None:
             raise
         reason = str(exc).split(": ", 1)[-1].replace(str(path), RECORD_NAME)
         raise RunSourceError(f"{label}: {reason}") from None
-    return config
+    return RecordConfig(record["config"], record.get("config_type"))
 
 
 def _require_wandb_package() -> None:

@@ -202,6 +202,22 @@ def test_a_key_over_the_limit_warns_when_the_run_is_re_created_from_params(
     ]
 
 
+def test_a_pulled_record_of_another_config_class_is_said(active_run: Any) -> None:
+    """#28 F: the record names the class that wrote it; re-creating it as another class
+    applies the shared keys with one warning naming both (an error with strict)."""
+    from config_utils.sources.previous import run_layer
+
+    config_utils.push_config(active_run, BigConfig(hidden=64))
+    run_id = active_run.info.run_id
+    layer = run_layer(f"mlflow:{run_id}", TrainConfig)
+    assert layer.note == (
+        f"mlflow:{run_id}: this run's config is test_wandb_push:BigModelConfig, another "
+        "program's config type (this program reads test_mlflow:TrainConfig); only the keys "
+        "both have are applied"
+    )
+    assert run_layer(f"mlflow:{run_id}", BigConfig).note is None
+
+
 def test_push_twice_is_harmless_a_changed_config_is_one_line(active_run: Any) -> None:
     config_utils.push_config(None, TrainConfig())  # the active run
     config_utils.push_config(active_run, TrainConfig())
