@@ -214,6 +214,7 @@ def cli(
         registry=registry,
         **deprecated_kwargs,
     )
+    markers = (*(config or ()), *getattr(f, "__metadata__", ()))  # the call's and the target's
     try:
         opts, rest = split_builtins(argv, shadowed_builtins(target.field_names()))
         if opts.print_schema:
@@ -224,7 +225,9 @@ def cli(
                 raise UsageError(f"--from-run {opts.run}: a run layer needs a dataclass (or function) target")
             layers.append(run_layer(opts.run, target.cls, config_registry))
         fast = None
-        if _fast_path_may_answer(target, rest, tyro_kwargs):
+        # markers on the target itself (`tyro.conf.FlagConversionOff[Cfg]`) change how tyro
+        # reads every field: the fast path leaves such a target to tyro
+        if f is target.cls and _fast_path_may_answer(target, rest, tyro_kwargs):
             fast = _fast_path(target, rest, layers, default, strict, config_registry)
         if fast is None:
             with warnings.catch_warnings(record=True) as caught:
@@ -245,7 +248,7 @@ def cli(
             # `loss.module:loss-module2 --help` (a registered name) or `--loss._type=X --help`:
             # the help of the variant named, as for tyro's own spelling
             try:
-                shown = _grammar(built.cls, config, config_registry, use_underscores).rewrite(
+                shown = _grammar(built.cls, markers, config_registry, use_underscores).rewrite(
                     rest, join_bool_words=False
                 ).argv
             except ConfigError as exc:
@@ -259,7 +262,7 @@ def cli(
     def superset() -> list[str]:
         if built.cls is None:
             return rest
-        grammar = _grammar(built.cls, config, config_registry, use_underscores)
+        grammar = _grammar(built.cls, markers, config_registry, use_underscores)
         rewrites.append(grammar.rewrite(rest, join_bool_words=not _has_positionals(target, config)))
         return grammar.regroup(rewrites[-1].argv, built.current_variant, built.chosen_by)
 
@@ -281,7 +284,7 @@ def cli(
     if cfg is not None and is_config_instance(cfg):
         # what the command line set, named by the flags as the user wrote them
         if used is rest or not rewrites:
-            noted = _grammar(type(cfg), config, config_registry, use_underscores).noted(rest)
+            noted = _grammar(type(cfg), markers, config_registry, use_underscores).noted(rest)
         else:
             noted = rewrites[-1]
         set_provenance(cfg, _provenance(cfg, built, noted))

@@ -346,3 +346,23 @@ def test_under_use_underscores_the_choice_is_spelled_with_underscores() -> None:
         assert ours(Train, argv, fast=False, use_underscores=True).config == want, argv
     argv = ["--tags", "x", "loss-fn:huber"]
     assert ours(Train, argv, fast=False, use_underscores=True).config == bare(Train, argv, use_underscores=True).config
+
+
+@dataclasses.dataclass
+class Flagged:
+    x: bool = False
+    n: int = 0
+
+
+def test_markers_on_the_target_itself_are_tyros() -> None:
+    """`tyro.conf.FlagConversionOff[Cfg]` makes `--x` take a value: the fast path declines
+    (it answered `--x` and `--no-x`, which tyro refuses there)."""
+    import tyro
+
+    target = tyro.conf.FlagConversionOff[Flagged]
+    for argv in (["--x"], ["--no-x"], ["--x", "True"], ["--x=yes"], ["--n", "2"]):
+        fast, slow, oracle = ours(target, argv, fast=True), ours(target, argv, fast=False), bare(target, argv)
+        assert disagreement(fast, slow, oracle) is None, argv
+        assert fast.path != "fast", argv
+    assert ours(target, ["--x"], fast=True).code == 2
+    assert ours(target, ["--x", "True", "--n", "2"], fast=True).config == '{"n": 2, "x": true}'
