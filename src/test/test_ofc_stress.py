@@ -90,12 +90,13 @@ def test_rewrites_while_stepping(tmp_path: Path) -> None:
     assert cfg.a == VERSIONS and cfg.b == 2 * VERSIONS and cfg.tag == f"v{VERSIONS}-end"
     assert calls >= 3000
     assert len(applied_versions) >= 2  # intermediate versions applied too, not only the last
-    # a truncated file may settle only if the writer stalls for a second: then it is reported
-    # as incomplete and still not applied
+    # a truncated file may settle only if the writer stalls for a second (a loaded machine
+    # deschedules it mid-write): then it is reported as incomplete or unterminated, never applied
+    cut_short = ("incomplete OFC file", "does not end with a line break")
     others = [
         str(w.message)
         for w in caught
-        if not (issubclass(w.category, OFCWarning) and "incomplete OFC file" in str(w.message))
+        if not (issubclass(w.category, OFCWarning) and any(c in str(w.message) for c in cut_short))
     ]
     assert others == []
     for rec in ofc.history:  # every record comes from a whole version
