@@ -8,17 +8,17 @@ STAMP  := $(VENV)/.installed
 
 # The install shows what it is doing: one line per package as pip collects it, one as it is
 # installed, and what it is still waiting for after 10 quiet seconds (tools/pip_progress.py:
-# pip's own output summarised; errors still reach the terminal). About a minute and a half on a
-# fresh machine.
+# pip's own output summarised; errors still reach the terminal). About 3 minutes on a fresh
+# machine of 2 cores, `make demo` included: its longest silence was 10.6 s (venv creation).
 $(STAMP): pyproject.toml constraints.txt
 	@echo "== setting up $(VENV) (once; again only when pyproject.toml or constraints.txt change)"
-	@test -x $(BIN)/python || { echo "   creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
-	@echo "   upgrading pip (a few seconds)"
-	@$(BIN)/python -m pip install -q --upgrade pip
+	@test -x $(BIN)/python || { echo "   creating $(VENV) with $(PYTHON) (about 10 s: it installs pip into it)"; $(PYTHON) -m venv $(VENV); }
+	@echo "   upgrading pip"
+	@$(BIN)/python tools/pip_progress.py install --progress-bar off --upgrade pip
 	@echo "   installing flows-workspace with every extra and the dev tools: torch 2.13 (CPU),"
 	@echo "   Lightning, W&B, MLflow, gradio, Optuna, Ray, submitit, gin, PyYAML; pytest, ruff, mypy,"
-	@echo "   MkDocs; the benchmarks' peers (prefigure, hydra, jsonargparse). A few minutes and about"
-	@echo "   3 GB on a fresh machine; a line per package as pip collects it, then as it installs it:"
+	@echo "   MkDocs; the benchmarks' peers (prefigure, hydra, jsonargparse). About 3 minutes and"
+	@echo "   2.6 GB on a fresh machine; a line per package as pip collects it, then as it installs it:"
 	@$(BIN)/python tools/pip_progress.py install --progress-bar off -c constraints.txt -e ".[all,dev]"
 	@echo "   W&B's published sweep schema for the sweep tests: the sweeps package, alone (its own"
 	@echo "   requirements pin numpy<2, so --no-deps; jsonref is what it reads the schema with)"

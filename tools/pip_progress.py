@@ -92,7 +92,8 @@ class Progress:
             self.queue = list(names)
             self.total = len(names)
             self.before = installed(self.site)
-        self.say(f"   installing {len(names)} packages into {self.site.parent.parent.parent.name}/:")
+        plural = "" if len(names) == 1 else "s"
+        self.say(f"   installing {len(names)} package{plural} into {self.site.parent.parent.parent.name}/:")
         self._next()
 
     def _next(self) -> None:
@@ -108,8 +109,10 @@ class Progress:
         self.before &= now  # an upgrade removes the old version first; its return counts
         new = {normalize(d.split("-", 1)[0]) for d in now - self.before}
         seen = [i for i, name in enumerate(self.queue) if normalize(name) in new]
+        if not seen:
+            return
         # pip installs in the order it listed: a later package done means the earlier ones are
-        for _ in range(seen[-1] + 1 if seen else 0):
+        for _ in range(seen[-1] + 1):
             name = self.queue.pop(0)
             self.say(f"{INDENT}installed {name} ({self.total - len(self.queue)}/{self.total})")
         self._next()
