@@ -21,11 +21,11 @@ import keyword
 import os
 import sys
 import sysconfig
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..errors import ConfigError, WorkspaceError
 from ..readers import ReadProblem, read_text
 from .paths import DATA_DIRNAME, GENERATED_MARK, LOGS_DIRNAME, is_generated
@@ -155,15 +155,8 @@ def _write_new(path: Path, text: str) -> None:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Atomically replace a generated file (temp file in the same directory + rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace a generated file (never a user's: the callers check the generated mark)."""
+    write_atomic(path, text, durable=False)
 
 
 _RUN_ELSEWHERE = "run flow_init in a directory you can write to"

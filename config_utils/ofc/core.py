@@ -51,7 +51,6 @@ import os
 import socket
 import stat
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -60,6 +59,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .. import ini
+from ..atomic import discard, stage, write_atomic
 from ..convert import convert, format_value, same_value, shown
 from ..errors import ConfigError, OFCError, did_you_mean
 from ..provenance import record as _record_provenance
@@ -229,45 +229,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _prepare(path: Path, text: str) -> str:
-    """A temp file beside ``path`` holding ``text``, already on disk (fsync): the slow part of a
-    write, done before the last look at ``path`` so the rename follows that look at once."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        _unlink(tmp)
-        raise
-    return tmp
-
-
-def _unlink(path: str | Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 _RENAME_EXCHANGE = 2
@@ -585,7 +546,7 @@ class OFC:
             self._check_history_file()
             path.parent.mkdir(parents=True, exist_ok=True)
             text = self.render()
-            atomic_write(path, text)
+            write_atomic(path, text)
             self._done_text = text
             self._follow()
             _OPEN_FILES[key] = self
@@ -901,14 +862,14 @@ class OFC:
         merged = self._merge_into(text, kept, "file")
         if isinstance(merged, dict) or _signature(self.ofc_file) != sig:
             return
-        tmp = _prepare(self.ofc_file, merged)
+        tmp = stage(self.ofc_file, merged)
         try:
             if _signature(self.ofc_file) == sig:
                 os.replace(tmp, self.ofc_file)
                 self._done_text = merged
                 self._follow()
         finally:
-            _unlink(tmp)
+            discard(tmp)
         log.info("OFC: %s kept from the page (a stale save set it back)", ", ".join(kept))
 
     def _stage(
@@ -1226,7 +1187,7 @@ class OFC:
             elif late is not None and time.monotonic() < deadline:
                 keep.append((tmp, seen, deadline))
                 continue
-            _unlink(tmp)
+            discard(tmp)
         self._swapped = keep
 
     def _merge_late(self, seen: str, late: str) -> None:
@@ -1283,7 +1244,7 @@ class OFC:
                 if isinstance(merged, dict):
                     return merged
                 text, seen = merged, False
-            tmp = _prepare(path, text)
+            tmp = stage(path, text)
             try:
                 if _signature(path) != before:
                     continue  # written again while we prepared: start from the newer version
@@ -1300,7 +1261,7 @@ class OFC:
                 self._follow()
             finally:
                 if tmp:
-                    _unlink(tmp)
+                    discard(tmp)
             if seen:
                 self._done_text = text
                 self._seen_text = None
@@ -1368,7 +1329,7 @@ class OFC:
             return
         self._close_metrics()
         for tmp, _seen, _deadline in self._swapped:
-            _unlink(tmp)
+            discard(tmp)
         self._swapped = []
         self.finish_plot()  # the run's plot beside its record, when it reported metrics
         self._closed = True

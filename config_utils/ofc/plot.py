@@ -27,6 +27,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import html
+import io
 import json
 import math
 import os
@@ -37,6 +38,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..atomic import write_atomic
 
 __all__ = ["BUCKETS", "Marker", "RunPlot", "Series", "describe_origin", "main"]
 
@@ -516,9 +519,9 @@ class RunPlot:
                 )
             axes[-1].set_xlabel("step")
             fig.tight_layout()
-            tmp = target.with_name(f".{target.name}.tmp")
-            fig.savefig(tmp, format="png")
-            os.replace(tmp, target)
+            png = io.BytesIO()
+            fig.savefig(png, format="png")
+        write_atomic(target, png.getvalue(), durable=False)
         return target
 
 

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import platform
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..convert import convert, same_value, shown
 from ..errors import ConfigError, RunSourceError
 from ..provenance import provenance
@@ -164,19 +163,9 @@ def write_record(record: dict[str, Any], run_dir: str | Path) -> Path:
     except (TypeError, ValueError) as exc:  # argv or provenance holding something odd
         raise RunSourceError(f"save_run: the run record cannot be written as JSON ({exc})") from None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".run_record.", dir=run_dir)
-    except OSError as exc:
-        raise RunSourceError(f"save_run: cannot write in {run_dir} ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, target)
-    except OSError as exc:  # a full disk, a directory at the record's path
-        Path(tmp).unlink(missing_ok=True)
+        write_atomic(target, text + "\n", durable=False)
+    except OSError as exc:  # a full disk, a read-only directory, a directory at the record's path
         raise RunSourceError(f"save_run: cannot write {target} ({exc.strerror or exc})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 

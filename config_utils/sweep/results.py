@@ -7,12 +7,14 @@ same results come out after a resume, and ``flow_sweep --results DIR`` could be 
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ..atomic import write_atomic
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -160,24 +162,19 @@ def write_csv(path: Path, result_rows: list[Row], plan: Plan) -> Path:
 
     spec = plan.checked.spec
     keys = list(spec.params)
-    tmp = path.with_name(path.name + ".tmp")
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(["trial", "status", spec.metric, *keys, "seconds", "exit", "error", "reruns",
+                "node", "run_dir", "adopted"])
+    for r in result_rows:
+        w.writerow([r.number, r.status, "" if r.value is None else repr(r.value),
+                    *(_csv_value(r.values.get(k, "")) for k in keys),
+                    "" if r.seconds is None else f"{r.seconds:.3f}", "" if r.exit is None else r.exit,
+                    clip(r.error, CELL_LIMIT), clip(" | ".join(r.reruns), CELL_LIMIT), r.node,
+                    r.run_dir, r.adopted])
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["trial", "status", spec.metric, *keys, "seconds", "exit", "error", "reruns",
-                        "node", "run_dir", "adopted"])
-            for r in result_rows:
-                w.writerow([r.number, r.status, "" if r.value is None else repr(r.value),
-                            *(_csv_value(r.values.get(k, "")) for k in keys),
-                            "" if r.seconds is None else f"{r.seconds:.3f}", "" if r.exit is None else r.exit,
-                            clip(r.error, CELL_LIMIT), clip(" | ".join(r.reruns), CELL_LIMIT), r.node,
-                            r.run_dir, r.adopted])
-        os.replace(tmp, path)
+        write_atomic(path, text.getvalue(), durable=False)
     except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise StateError(f"{path}: cannot be written ({exc.strerror or exc}); the sweep's state is "
                          "kept: free some space or make the directory writable, then run the same "
                          "command again to see the results") from None

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from ..atomic import write_atomic
 from ..errors import ConfigError
 from ..knobs import parse_number
 from ..readers import ReadProblem, load_json, read_text
@@ -448,10 +449,8 @@ class SweepState:
         with _storage_errors(_storage_name(url), broad=True):
             study = optuna.create_study(storage=_sqlite_storage(url), study_name=meta["id"],
                                         direction=direction, sampler=plan.sampler())
-        tmp = sweep_dir / (SWEEP_FILE + ".tmp")
         with _storage_errors(str(sweep_dir / SWEEP_FILE)):
-            tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, sweep_dir / SWEEP_FILE)
+            write_atomic(sweep_dir / SWEEP_FILE, json.dumps(meta, indent=2) + "\n")
         return meta, study
 
     @staticmethod

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from config_utils.ofc.core import atomic_write
+from config_utils.atomic import write_atomic
 
 
 def edit_text(text: str, values: Mapping[str, str]) -> str:
@@ -34,7 +34,7 @@ def edit(ofc: Any, values: Mapping[str, str], *, in_place: bool = False, settle_
             fh.write(new)
             fh.truncate()
     else:
-        atomic_write(path, new)
+        write_atomic(path, new)
     if settle_it:
         settle(ofc)
     return new

@@ -25,10 +25,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import config_utils
+from config_utils.atomic import write_atomic
 from config_utils.convert import convert
 from config_utils.errors import ConfigError, SourceError
 from config_utils.ofc import OFC, OFCWarning
-from config_utils.ofc.core import atomic_write, parse_text
+from config_utils.ofc.core import parse_text
 from config_utils.sources.files import read_file
 from config_utils.sources.runs import load_run
 
@@ -264,7 +265,7 @@ def test_ofc_file_reader(data: st.DataObject) -> None:
             else:
                 text = data.draw(ini_texts())
             with bounded("ofc"):
-                atomic_write(ofc.ofc_file, text)
+                write_atomic(ofc.ofc_file, text)
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     for _ in range(3):

@@ -21,12 +21,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config_utils import ini
+from config_utils.atomic import write_atomic
 from config_utils.convert import convert, format_value
 from config_utils.convert import same_value as _equal
 from config_utils.errors import ConversionError
 from config_utils.layers import from_primitives
 from config_utils.ofc import OFC
-from config_utils.ofc.core import atomic_write
 from config_utils.schema import is_config_instance, iter_instance
 from config_utils.sources.runs import load_run, save_run
 from config_utils.tree import to_primitives
@@ -135,7 +135,7 @@ def test_ofc_file_round_trip(cfg: AllTypes) -> None:
                 for _ in range(3):
                     source.poll()
                 assert not source.pending() and source.update() == {}
-                atomic_write(target.ofc_file, source.ofc_file.read_text())
+                write_atomic(target.ofc_file, source.ofc_file.read_text())
                 for _ in range(3):
                     target.poll()
                 target.update()

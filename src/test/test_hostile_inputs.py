@@ -26,10 +26,10 @@ from cli_configs import TrainConfig
 
 import config_utils
 from config_utils import ini
+from config_utils.atomic import write_atomic
 from config_utils.errors import ConfigError, IniError, RunSourceError
 from config_utils.extras import MissingExtraError
 from config_utils.ofc import OFC, OFCWarning
-from config_utils.ofc.core import atomic_write
 from config_utils.sources.runs import save_run
 from config_utils.sources.wandb import pull_config, push_config
 
@@ -280,7 +280,7 @@ def edit(path: Path, key: str, text: str) -> str:
     (i,) = [n for n, line in enumerate(lines) if line.startswith(f"{key} = ")]
     lines[i] = f"{key} = {text}"
     new = "\n".join(lines)
-    atomic_write(path, new)
+    write_atomic(path, new)
     return new
 
 
@@ -392,7 +392,7 @@ def test_fifo_in_place_of_the_file_warns_once_and_recovers(tmp_path: Path) -> No
             f"{path}: not a regular file (a FIFO); edits are not read until a regular file is back"
         ]
         path.unlink()
-        atomic_write(path, good.replace("steps = 1000", "steps = 3"))
+        write_atomic(path, good.replace("steps = 1000", "steps = 3"))
         settle(ofc)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -424,7 +424,7 @@ def test_oversized_file_is_not_read(tmp_path: Path) -> None:
 
     with make_ofc(tmp_path) as ofc:
         path = ofc.ofc_file
-        atomic_write(path, path.read_text() + "#" * MAX_FILE_BYTES + "\n")
+        write_atomic(path, path.read_text() + "#" * MAX_FILE_BYTES + "\n")
         settle(ofc)
         with pytest.warns(OFCWarning, match=r"bytes, more than the 1 MiB allowed; ignored"):
             ofc.update()

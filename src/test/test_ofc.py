@@ -25,9 +25,10 @@ from typing import Any, Literal, Optional
 import pytest
 from ofc_editing import edit_text, settle
 
+from config_utils.atomic import write_atomic
 from config_utils.errors import OFCError
 from config_utils.ofc import OFC, OFCWarning
-from config_utils.ofc.core import HEADER, atomic_write
+from config_utils.ofc.core import HEADER
 from config_utils.provenance import provenance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +82,7 @@ def make(tmp_path: Path, cfg: Any = None, steer: Any = STEER, **kw: Any) -> OFC:
 
 def set_line(path: Path, key: str, raw: str) -> None:
     """Edit one value the way a person would (whole file replaced, like most editors)."""
-    atomic_write(path, edit_text(path.read_text(), {key: raw}))
+    write_atomic(path, edit_text(path.read_text(), {key: raw}))
 
 
 def line_of(path: Path, key: str) -> int:
@@ -260,7 +261,7 @@ def test_same_problem_warns_once(ofc: OFC, tmp_path: Path) -> None:
 
 def _append(path: Path, text: str) -> int:
     old = path.read_text()
-    atomic_write(path, old + text)
+    write_atomic(path, old + text)
     return len(old.splitlines()) + 1
 
 
@@ -676,13 +677,13 @@ def test_light_imports_and_no_wandb_import(tmp_path: Path) -> None:
     code = f"""
 import sys, dataclasses, time
 import config_utils.ofc
-from config_utils.ofc.core import atomic_write
+from config_utils.atomic import write_atomic
 @dataclasses.dataclass
 class C:
     lr: float = 0.1
 o = config_utils.ofc.OFC(C(), ["lr"], {str(tmp_path / "ofc.ini")!r}, poll_interval=3600)
 p = o.ofc_file
-atomic_write(p, p.read_text().replace("lr = 0.1", "lr = 0.2"))
+write_atomic(p, p.read_text().replace("lr = 0.1", "lr = 0.2"))
 o.poll(); o.poll()
 assert o.update() == {{"lr": 0.2}}
 o.close()

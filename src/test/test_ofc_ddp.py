@@ -42,7 +42,7 @@ GLOO_WORKER = textwrap.dedent(
     import dataclasses, json, os, sys, time, warnings
     import torch.distributed as dist
     from config_utils.ofc import OFC
-    from config_utils.ofc.core import atomic_write
+    from config_utils.atomic import write_atomic
     from config_utils.provenance import provenance
 
     @dataclasses.dataclass
@@ -61,7 +61,7 @@ GLOO_WORKER = textwrap.dedent(
         if rank == 0 and step == 15:
             # a person edits the file: one good value and one bad one
             text = ofc.ofc_file.read_text()
-            atomic_write(ofc.ofc_file, text.replace("lr = 0.1", "lr = 0.02").replace("every = 5", "every = oops"))
+            write_atomic(ofc.ofc_file, text.replace("lr = 0.1", "lr = 0.02").replace("every = 5", "every = oops"))
             t0 = time.monotonic()
             while not ofc.pending() and time.monotonic() - t0 < 30:
                 time.sleep(0.01)
@@ -122,7 +122,7 @@ LIGHTNING_SCRIPT = textwrap.dedent(
     from pytorch_lightning.loggers import CSVLogger
     from torch.utils.data import DataLoader, TensorDataset
     from config_utils.ofc import OFC
-    from config_utils.ofc.core import atomic_write
+    from config_utils.atomic import write_atomic
     from config_utils.ofc.lightning import OFCCallback
 
     EDIT_AT = 8
@@ -161,7 +161,7 @@ LIGHTNING_SCRIPT = textwrap.dedent(
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             if trainer.global_rank == 0 and trainer.global_step == EDIT_AT:
                 text = ofc.ofc_file.read_text()
-                atomic_write(ofc.ofc_file, text.replace("optim.lr = 0.1", "optim.lr = 0.025"))
+                write_atomic(ofc.ofc_file, text.replace("optim.lr = 0.1", "optim.lr = 0.025"))
                 t0 = time.monotonic()
                 while not ofc.pending() and time.monotonic() - t0 < 30:
                     time.sleep(0.01)

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from ofc_editing import edit_text, settle
 
+from config_utils.atomic import write_atomic
 from config_utils.ofc import OFC, OFCWarning
-from config_utils.ofc.core import atomic_write
 
 ROUNDS = 40
 SEED = 20261207
@@ -58,7 +58,7 @@ def _line_by_line(path: Path, text: str) -> None:
 
 
 def _by_rename(path: Path, text: str) -> None:
-    atomic_write(path, text)
+    write_atomic(path, text)
 
 
 def _editor(path: Path, key: str, raw: str, save: Callable[[Path, str], None]) -> None:
@@ -135,7 +135,7 @@ def test_two_in_place_editors_overlapping_never_apply_a_value_neither_wrote(
         for n in range(ROUNDS):
             short, long = f"0.{n % 9 + 1}", f"0.{n % 9 + 1}23456789"
             base = ofc.render()  # each round starts from a whole file, both editors hold it
-            atomic_write(ofc.ofc_file, base)
+            write_atomic(ofc.ofc_file, base)
             settle(ofc)
             _race(
                 lambda: save(ofc.ofc_file, edit_text(base, {"optim.lr": short})),  # noqa: B023

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...atomic import write_atomic
 from ...errors import ConfigError, did_you_mean
 from . import OUTPUT_FILE, kill_group, tail
 
@@ -274,9 +275,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data) + "\n", durable=False)
 
 
 # ---------------------------------------------------------------------------------- on the node
