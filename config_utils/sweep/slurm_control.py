@@ -19,7 +19,6 @@ Grid and random trials are known in advance: they are submitted together as one 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import secrets
@@ -50,36 +49,18 @@ SQUEUE_PATIENCE = 300.0  # seconds squeue may fail before the controller gives u
 # ---------------------------------------------------------------------------------- options
 
 
-def add_slurm_arguments(p: argparse.ArgumentParser) -> None:
-    """``--retries`` (every engine), ``--detach`` and the ``--slurm-*`` options."""
-    from ..knobs import number_type
-
-    p.add_argument("--retries", type=number_type("--retries", integer=True, minimum=0, maximum=100), default=0,
-                   help="run a trial whose process fails (non-zero exit, killed, timed out) again, up "
-                   "to N more times; every attempt is recorded (default 0)")
-    g = p.add_argument_group("SLURM (--engine slurm, docs/slurm.md)")
-    g.add_argument("--detach", action="store_true",
-                   help="submit the trials, record their job ids in the sweep directory and exit; "
-                   "the same command later re-attaches (records what ended, submits the rest)")
-    g.add_argument("--slurm-partition", default=None, help="the partition (default: the cluster's default)")
-    g.add_argument("--slurm-time", default=None,
-                   help="each job's time limit (SLURM format: MINUTES, H:M:S, D-H:M:S; default: from "
-                   "--timeout, else the partition's)")
-    g.add_argument("--slurm-mem", default=None, help="memory per trial (SLURM format: 4G, 500M)")
-    g.add_argument("--slurm-option", dest="slurm_options", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other #SBATCH option, e.g. qos=high or constraint=a100 (repeatable)")
-
-
-def slurm_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``Options`` fields of the options above (one line when one needs --engine slurm)."""
-    if args.engine != "slurm":
+def slurm_options(engine: str, retries: int, args: Any) -> dict[str, Any]:
+    """The ``Options`` fields of ``--retries`` (every engine's), ``--detach`` and the
+    ``--slurm-*`` options (flow_sweep's "slurm options" group, ``args``); one line when an
+    option needs --engine slurm."""
+    if engine != "slurm":
         given = [name for name, value in (("--detach", args.detach), ("--slurm-partition", args.slurm_partition),
                                           ("--slurm-time", args.slurm_time), ("--slurm-mem", args.slurm_mem),
-                                          ("--slurm-option", args.slurm_options)) if value]
+                                          ("--slurm-option", args.slurm_option)) if value]
         if given:
             raise ConfigError(f"{', '.join(given)}: only with --engine slurm")
-    return {"retries": args.retries, "detach": args.detach, "slurm_partition": args.slurm_partition,
-            "slurm_time": args.slurm_time, "slurm_mem": args.slurm_mem, "slurm_options": list(args.slurm_options)}
+    return {"retries": retries, "detach": args.detach, "slurm_partition": args.slurm_partition,
+            "slurm_time": args.slurm_time, "slurm_mem": args.slurm_mem, "slurm_options": list(args.slurm_option)}
 
 
 def stop_grace() -> float:

@@ -359,7 +359,7 @@ BAD_OPTIONS = [
                  "got '=x'", id="option-malformed"),
     pytest.param(["--engine", "slurm", "--gpus-per-trial", "0.5"],
                  "--gpus-per-trial: SLURM hands out whole GPUs, got 0.5", id="fractional-gpu"),
-    pytest.param(["--retries", "-1"], "argument --retries: expected a whole number from 0 to 100, got '-1'",
+    pytest.param(["--retries", "-1"], "--retries: expected a whole number from 0 to 100, got '-1'",
                  id="retries"),
 ]
 
@@ -373,7 +373,7 @@ def test_bad_slurm_options_are_one_line_and_exit_2(tmp_path: Path, extra: list[s
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
             code = cli.main([str(spec), "--sweep-dir", str(tmp_path / "sw"), *extra])
-        except SystemExit as exc:  # argparse
+        except SystemExit as exc:  # tyro's refusals
             code = int(exc.code or 0)
     assert code == 2
     lines = err.getvalue().splitlines()
