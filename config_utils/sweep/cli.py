@@ -39,9 +39,9 @@ def _args_type() -> type:
 
         ray_address: Annotated[str | None, arg("ADDRESS", "(default: start Ray here)")] = None
         """An existing Ray cluster."""
-        ship_program: Annotated[bool, ship, arg(hint="(default with --ray-address)")] = False
+        ship_program: Annotated[bool, ship, arg(hint="(default: with --ray-address)")] = False
         """Send the program's directory to the Ray nodes."""
-        no_ship_program: Annotated[bool, ship, arg(hint="(default without --ray-address)")] = False
+        no_ship_program: Annotated[bool, ship, arg(hint="(default: without --ray-address)")] = False
         """The Ray nodes see the program's directory at the same path."""
 
     @dataclass
