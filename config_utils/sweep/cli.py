@@ -63,11 +63,12 @@ def _args_type() -> type:
 
     @dataclass
     class SweepArgs:
-        """Run a sweep (W&B sweep-config format, YAML or JSON, as written: command macros, early_terminate hyperband, no run_cap with --count).
+        """Run a sweep given in W&B's sweep-config format (YAML or JSON).
 
-        Over a program built on config_utils.cli, keys are dotted config paths (KEY._type
-        picks a union variant) and the spec is checked against the program's config before
-        any trial starts; a plain W&B script runs unchecked, its metric read from wandb.log.
+        The spec is read as W&B writes it: command macros, early_terminate hyperband, run_cap
+        or --count. Over a program built on config_utils.cli, keys are dotted config paths, with
+        KEY._type picking a union variant, and the spec is checked against the program's config
+        before any trial starts; a plain W&B script runs unchecked, its metric read from wandb.log.
         Running the same command again resumes an interrupted sweep. Exit status: 0 when a
         trial completed, 1 when every trial failed, 2 for a bad spec or option, 130 when
         interrupted.
