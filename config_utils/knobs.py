@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["KnobError", "env_number", "number_type", "parse_number"]
+__all__ = ["KnobError", "env_number", "parse_number"]
 
 
 class KnobError(ConfigError, ValueError):
@@ -101,18 +100,3 @@ def env_number(var: str, default: Any, **limits: Any) -> Any:
     if not text.strip():
         return default
     return parse_number(text, knob=var, **limits)
-
-
-def number_type(option: str, **limits: Any) -> Callable[[str], Any]:
-    """An ``argparse`` ``type=`` for a knob: the same rule, argparse's one-line error."""
-
-    def convert(text: str) -> Any:
-        import argparse
-
-        try:
-            return parse_number(text, knob=option, **limits)
-        except KnobError as exc:
-            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
-
-    convert.__name__ = option.lstrip("-").replace("-", "_")
-    return convert

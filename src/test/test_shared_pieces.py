@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from config_utils.knobs import KnobError, env_number, number_type, parse_number
+from config_utils.knobs import KnobError, env_number, parse_number
 from config_utils.rank import process_rank
 from config_utils.readers import ReadProblem, load_json, load_yaml, read_bytes, read_text
 
@@ -92,18 +92,6 @@ def test_knobs_accept_numbers_and_name_environment_variables(monkeypatch):
         env_number("FLOWS_X_TIMEOUT", 4.0, minimum=0, above=True, unit="seconds")
     monkeypatch.setenv("FLOWS_X_TIMEOUT", " ")
     assert env_number("FLOWS_X_TIMEOUT", 4.0, minimum=0, above=True) == 4.0
-
-
-def test_number_type_gives_argparse_one_line(capsys):
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="tool")
-    parser.add_argument("--timeout", type=number_type("--timeout", minimum=0, above=True, unit="seconds"))
-    with pytest.raises(SystemExit) as info:
-        parser.parse_args(["--timeout", "nan"])
-    assert info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err == "tool: error: argument --timeout: expected a positive number (seconds), got 'nan'"
 
 
 @pytest.mark.parametrize(
