@@ -72,7 +72,7 @@ from .schema import (
 )
 from .targets import UNSET, Target, analyse, finish_call, recorder
 from .tree import get_path
-from .tyro_output import Refused, captured, refuse, replay, wants_help
+from .tyro_output import Refused, captured, refuse, replay, wants_completion, wants_help
 
 if typing.TYPE_CHECKING:
     from .registry import Registry
@@ -254,7 +254,10 @@ def cli(
             except ConfigError as exc:
                 _exit_usage(exc, name)
         print_help_with_builtins(
-            lambda: _call_tyro(f, target, built, shown, tyro_kwargs, False), target, config_file
+            lambda: _call_tyro(f, target, built, shown, tyro_kwargs, False),
+            target,
+            config_file,
+            with_group=not wants_completion(rest),
         )
 
     rewrites: list[Rewritten] = []  # the superset's rewriting, when tyro refused ``rest``
@@ -319,6 +322,10 @@ def _fast_path_may_answer(target: Target, rest: list[str], tyro_kwargs: dict[str
     """The cheap part of the decision: the call itself is one the fast path models."""
     if target.kind != "class" or not _fast_path_enabled() or wants_help(rest):
         return False
+    tyro = sys.modules.get("tyro")  # loaded: the program may have set tyro's own options
+    options = getattr(tyro, "_experimental_options", None) or {}
+    if options.get("enable_timing") or options.get("global_markers"):
+        return False  # tyro prints its timing, or applies markers to every field
     modelled = {"prog", "description", "console_outputs", "add_help", "compact_help"}
     return all(
         value in (None, False) or key in modelled
@@ -396,6 +403,8 @@ def _fast_path(
         missing = _tyro_missing()
         if any(value is _REQUIRED or value is missing for _, _, value in iter_instance(cfg)):
             return None  # tyro asks for required values (and names them)
+        if not all(_fits(info, value) for _, info, value in iter_instance(cfg)):
+            return None  # a default that is none of its declared classes: tyro warns about it
         present = set(instance_leaves(cfg, with_types=True))
         if not all(p in present for p in parsed.set_leaves) or not all(
             f"{u}.{TYPE_KEY}" in present for u in parsed.variants
@@ -410,6 +419,16 @@ def _fast_path(
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     return cfg, prov
+
+
+def _fits(info: Any, value: Any) -> bool:
+    """A sub-config's value is one of the classes its field declares (or None)."""
+    if info.kind == "leaf":
+        return True
+    if value is None:
+        return bool(info.optional)
+    classes = tuple(c for c in (*(info.variants or ()), info.config) if isinstance(c, type))
+    return not classes or isinstance(value, classes)
 
 
 def _grammar(

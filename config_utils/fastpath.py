@@ -157,6 +157,9 @@ class _Plan:
     # a ``__post_init__`` or an ``init=False`` field somewhere: over a default instance tyro
     # keeps derived values from that instance, which the fast path does not imitate
     derives: bool
+    # ... and a nested config with a default of its own (``default_factory=Inner``): tyro
+    # re-derives from what the command line set, where the fast path keeps the derived value
+    derives_under_default: bool = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -169,8 +172,10 @@ def _plan(cls: type) -> _Plan | None:
     conflicts: set[str] = set()
     shape = shape_of(cls)
     derives = hasattr(cls, "__post_init__")
+    nested_default = False
     for node in walk(cls):
         info = node.field
+        nested_default = nested_default or (info.kind != "leaf" and info.has_default)
         if _annotated_anywhere(info.type):
             return None
         for member in info.variants or ((info.config,) if info.config else ()):
@@ -204,7 +209,8 @@ def _plan(cls: type) -> _Plan | None:
     }
     under_conflict = {p for p in declared if any(p.startswith(c + ".") for c in conflicts)}
     return _Plan(
-        flags, negated, frozenset(conflicts | under_conflict), native_tokens, type_flags, dict(shape.unions), derives
+        flags, negated, frozenset(conflicts | under_conflict), native_tokens, type_flags, dict(shape.unions), derives,
+        derives and nested_default,
     )
 
 
@@ -287,7 +293,7 @@ def read_arguments(
     plan = _plan(cls)
     if plan is None:
         raise Decline("config")
-    if over_instance and plan.derives:
+    if (over_instance or plan.derives_under_default) and plan.derives:
         raise Decline("derived fields over a default instance")
     aliases = _aliases(cls, variant_names)
     choices = _TokenSet(aliases)

@@ -22,9 +22,13 @@ from .tyro_output import captured, replay
 
 
 def print_help_with_builtins(
-    show_help: Callable[[], Any], target: Target, config_file: str | Path | None = DEFAULT_CONFIG_FILE
+    show_help: Callable[[], Any],
+    target: Target,
+    config_file: str | Path | None = DEFAULT_CONFIG_FILE,
+    with_group: bool = True,
 ) -> None:
-    """tyro's help, then the built-in flags in a box of the same style."""
+    """tyro's help, then the built-in flags in a box of the same style (not after what
+    tyro's completion flag prints: ``with_group=False``)."""
     with captured() as (out, err):
         try:
             show_help()
@@ -33,7 +37,7 @@ def print_help_with_builtins(
         else:
             code = 0
     text = out.getvalue()
-    if code in (0, None) and text:
+    if with_group and code in (0, None) and text:
         shadowed = shadowed_builtins(target.field_names())
         text = text.rstrip("\n") + "\n" + builtins_group(shadowed, config_file) + "\n"
         out = io.StringIO(text)

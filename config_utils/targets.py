@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -74,6 +75,8 @@ def analyse(f: Any) -> Target:
         # a parameterised generic (``Args[Triangle]``): a structured type, not a function;
         # tyro resolves its type variables, and layers do not apply (docs/cli.md)
         return Target("other")
+    if isinstance(tp, typing.NewType):  # a type form (`NewType("Pair", tuple[int, int])`)
+        return Target("other")
     if callable(tp) and not isinstance(tp, type):
         params = params_dataclass(tp)
         return Target("function", cls=params, function=tp)
@@ -116,6 +119,14 @@ class Deferred:
 
 
 def recorder(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The stand-in tyro parses for ``fn``: tyro reads a ``functools.partial`` (its bound
+    arguments, the function's docstring) and a bound method (``Self``, the instance) itself,
+    so the stand-in keeps that shape and replaces only the function underneath."""
+    if isinstance(fn, functools.partial):
+        return functools.partial(recorder(fn.func), *fn.args, **fn.keywords)
+    if isinstance(fn, types.MethodType):
+        return types.MethodType(recorder(fn.__func__), fn.__self__)
+
     @functools.wraps(fn)
     def record(*args: Any, **kwargs: Any) -> Deferred:
         return Deferred(args, kwargs)
@@ -130,10 +141,18 @@ def finish_call(target: Target, result: Any) -> tuple[Any, Any]:
     assert target.function is not None
     if isinstance(result, Deferred):
         params = _arguments_instance(target, result.args, result.kwargs)
-        return params, target.function(*result.args, **result.kwargs)
+        return params, _underneath(target.function)(*result.args, **result.kwargs)
     # layered: tyro built the generated arguments dataclass
     kwargs = {f.name: getattr(result, f.name) for f in schema_of(type(result)).fields}
     return result, _call_with(target.function, kwargs)
+
+
+def _underneath(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function the recorder stood in for: its arguments already hold what a partial
+    or a bound method adds."""
+    while isinstance(fn, (functools.partial, types.MethodType)):
+        fn = fn.func if isinstance(fn, functools.partial) else fn.__func__
+    return fn
 
 
 def _call_with(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
@@ -145,9 +164,21 @@ def _call_with(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
 def _arguments_instance(target: Target, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if target.cls is None or target.function is None:
         return None
+    if _underneath(target.function) is not target.function:
+        # the recorded arguments include what the partial or the method adds
+        try:
+            bound = inspect.signature(_underneath(target.function)).bind(*args, **kwargs)
+        except TypeError:
+            return None
+        names = set(inspect.signature(target.function).parameters)
+        return _build(target.cls, {k: v for k, v in bound.arguments.items() if k in names})
     bound = inspect.signature(target.function).bind(*args, **kwargs)
     bound.apply_defaults()
+    return _build(target.cls, dict(bound.arguments))
+
+
+def _build(cls: type, arguments: dict[str, Any]) -> Any:
     try:
-        return target.cls(**bound.arguments)
+        return cls(**arguments)
     except TypeError:
         return None

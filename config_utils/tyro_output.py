@@ -56,6 +56,19 @@ def wants_help(argv: list[str]) -> bool:
     return False
 
 
+def wants_completion(argv: list[str]) -> bool:
+    """The first help-like token is tyro's completion flag (``--tyro-print-completion bash``):
+    tyro prints a shell script, to which no help group may be added."""
+    for token in argv:
+        if token == "--":
+            return False
+        if token in ("-h", "--help", "--help-verbose"):
+            return False
+        if token.startswith("--tyro-"):
+            return True
+    return False
+
+
 def refuse(out: io.StringIO, err: io.StringIO, exit: SystemExit) -> None:
     """tyro refused the arguments: its message exactly as tyro rendered it for this terminal
     (box, unrecognized options with their did-you-mean, missing options, the argument's
