@@ -124,7 +124,9 @@ def recorder(fn: Callable[..., Any]) -> Callable[..., Any]:
     so the stand-in keeps that shape and replaces only the function underneath."""
     if isinstance(fn, functools.partial):
         return functools.partial(recorder(fn.func), *fn.args, **fn.keywords)
-    if isinstance(fn, types.MethodType):
+    if isinstance(fn, types.MethodType) and _mentions_self(fn.__func__):
+        # tyro resolves `Self` from the instance; a generic instance's type variables it
+        # resolves from the plain wrapper below (`Config[int](3).method`)
         return types.MethodType(recorder(fn.__func__), fn.__self__)
 
     @functools.wraps(fn)
@@ -132,6 +134,11 @@ def recorder(fn: Callable[..., Any]) -> Callable[..., Any]:
         return Deferred(args, kwargs)
 
     return record
+
+
+def _mentions_self(fn: Any) -> bool:
+    """An annotation of ``fn`` names ``Self`` (``typing.Self`` or the string)."""
+    return any("Self" in repr(a) for a in getattr(fn, "__annotations__", {}).values())
 
 
 def finish_call(target: Target, result: Any) -> tuple[Any, Any]:
@@ -150,7 +157,9 @@ def finish_call(target: Target, result: Any) -> tuple[Any, Any]:
 def _underneath(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The function the recorder stood in for: its arguments already hold what a partial
     or a bound method adds."""
-    while isinstance(fn, (functools.partial, types.MethodType)):
+    while isinstance(fn, functools.partial) or (
+        isinstance(fn, types.MethodType) and _mentions_self(fn.__func__)
+    ):
         fn = fn.func if isinstance(fn, functools.partial) else fn.__func__
     return fn
 
