@@ -1,0 +1,157 @@
+"""tyro's own test suite, with ``tyro.cli`` routed through ``config_utils.cli``.
+
+A tyro user switches by replacing ``tyro.cli(...)`` with ``config_utils.cli(...)`` (no config
+file). This runs tyro's tests (from the pinned source distribution on PyPI, downloaded once into
+a cache directory) in a subprocess pytest with the plugin ``tyro_route/flows_tyro_route.py``,
+which makes ``tyro.cli``, ``from tyro import cli`` and ``from tyro._cli import cli`` call
+``config_utils.cli``.
+
+Every routed failure must be a documented difference: the failing test ids must equal the lines
+of ``data/tyro_suite_expected_failures.txt`` (``test id  # reason``; ``docs/cli.md``'s
+"Deliberate differences" table gives the same reasons). A new failure fails this test, and so
+does a listed failure that passes now (remove its line). Tests that fail with bare tyro too
+(an optional package missing here, a shell missing) are no differences: the same selection is
+run once un-routed and those ids are subtracted (cached per tyro version and selection).
+
+The whole suite (~2500 tests) takes about 15 minutes routed on a 2-core machine, so by default
+a subset runs: the files in ``SUBSET`` (every file with a documented difference or a test
+that caught a bug fixed since, and the ``MISSING`` tests). ``FLOWS_TYRO_SUITE=full`` runs every file.
+``FLOWS_TYRO_SUITE_CACHE`` moves the cache (default ``~/.cache/flows-workspace/tyro-suite``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TYRO_VERSION = "1.0.16"
+HERE = Path(__file__).resolve().parent
+EXPECTED = HERE / "data" / "tyro_suite_expected_failures.txt"
+PLUGIN_DIR = HERE / "tyro_route"
+
+# the default selection: every file with a documented difference, every file whose tests
+# caught a bug fixed here, and the MISSING tests
+SUBSET = tuple(f"tests/{name}.py" for name in (
+    "test_boolean_optional",
+    "test_collection_union_collections",
+    "test_completion_bash",
+    "test_conf",
+    "test_dcargs",
+    "test_experimental",
+    "test_functools",
+    "test_generics_and_serialization",
+    "test_missing",
+    "test_nested",
+    "test_parse_error_hooks",
+    "test_partial",
+    "test_positional",
+    "test_pydantic_with_newtype",
+    "test_self_type",
+))
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("FLOWS_TYRO_SUITE_CACHE")
+    base = Path(root) if root else Path.home() / ".cache" / "flows-workspace" / "tyro-suite"
+    return base / TYRO_VERSION
+
+
+def _sdist_tree() -> Path:
+    """tyro's unpacked sdist (it ships ``tests/``); downloaded with pip once."""
+    cache = _cache_dir()
+    tree = cache / f"tyro-{TYRO_VERSION}"
+    if (tree / "tests" / "conftest.py").is_file():
+        return tree
+    cache.mkdir(parents=True, exist_ok=True)
+    archive = cache / f"tyro-{TYRO_VERSION}.tar.gz"
+    if not archive.is_file():
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             f"tyro=={TYRO_VERSION}", "-d", str(cache)],
+            capture_output=True, text=True, timeout=300,
+        )
+        if proc.returncode != 0 or not archive.is_file():
+            pytest.skip(f"tyro {TYRO_VERSION}'s source distribution could not be downloaded "
+                        f"from PyPI (pip exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+    with tarfile.open(archive) as tar:
+        tar.extractall(cache, filter="data")
+    return tree
+
+
+def _selection() -> tuple[str, ...]:
+    return ("tests",) if os.environ.get("FLOWS_TYRO_SUITE") == "full" else SUBSET
+
+
+def _failures(tree: Path, selection: tuple[str, ...], routed: bool, report: Path) -> set[str]:
+    """The ids of the tests that fail in ``selection``, with or without the routing."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")]))
+    env["FLOWS_TYRO_ROUTE"] = "1" if routed else "0"
+    env["FLOWS_TYRO_ROUTE_REPORT"] = str(report)
+    env.pop("FLOWS_RUN_DIR", None)
+    env.pop("FLOWS_SWEEP_TRIAL", None)
+    env.setdefault("COLUMNS", "80")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", *selection, "-q", "-p", "no:randomly",
+         "-p", "no:cacheprovider", "-p", "flows_tyro_route", "--backend=tyro",
+         "--continue-on-collection-errors", "-W", "ignore::DeprecationWarning"],
+        cwd=tree, env=env, capture_output=True, text=True, timeout=3600,
+    )
+    if not report.is_file():  # pytest did not reach the end: show why
+        raise AssertionError(f"tyro's suite did not run (exit {proc.returncode}):\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return set(report.read_text(encoding="utf-8").split("\n")) - {""}
+
+
+def _expected(selection: tuple[str, ...]) -> dict[str, str]:
+    """The documented differences (test id -> reason) inside ``selection``."""
+    out: dict[str, str] = {}
+    for line in EXPECTED.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        test_id, _, reason = line.partition("  # ")
+        test_id = test_id.strip()
+        assert reason.strip(), f"{EXPECTED.name}: {test_id} has no reason"
+        if any(test_id == s or test_id.startswith(s.rstrip("/") + "/") or
+               test_id.startswith(s + "::") for s in selection):
+            out[test_id] = reason.strip()
+    return out
+
+
+def test_routed_tyro_suite_fails_only_where_documented(tmp_path: Path) -> None:
+    tree = _sdist_tree()
+    selection = _selection()
+    key = hashlib.sha256(
+        "\n".join((sys.version, *selection)).encode()).hexdigest()[:12]
+    bare_cache = _cache_dir() / f"bare-failures-{key}.txt"
+    if not bare_cache.is_file():  # the environment's failures: once per tyro version/selection
+        bare = _failures(tree, selection, routed=False, report=tmp_path / "bare.txt")
+        bare_cache.write_text("".join(f"{t}\n" for t in sorted(bare)), encoding="utf-8")
+    bare = set(bare_cache.read_text(encoding="utf-8").split("\n")) - {""}
+    routed = _failures(tree, selection, routed=True, report=tmp_path / "routed.txt")
+    expected = _expected(selection)
+    new = sorted(routed - bare - set(expected))
+    fixed = sorted(set(expected) - routed)
+    assert not new and not fixed, (
+        f"tyro's suite routed through config_utils.cli ({' '.join(selection)}):\n"
+        f"failing, not documented in {EXPECTED.name} ({len(new)}):\n  " + "\n  ".join(new)
+        + f"\ndocumented but passing now, remove the line ({len(fixed)}):\n  "
+        + "\n  ".join(fixed)
+    )
+
+
+def test_every_documented_reason_is_in_docs_cli() -> None:
+    """The data file's reasons are the rows of docs/cli.md's table of deliberate differences."""
+    docs = (HERE.parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    reasons = set(_expected(("tests",)).values())
+    assert reasons, f"{EXPECTED.name} lists no difference"
+    missing = sorted(r for r in reasons if r not in docs)
+    assert not missing, f"reasons in {EXPECTED.name} not found in docs/cli.md: {missing}"
