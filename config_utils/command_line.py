@@ -141,17 +141,33 @@ class _Attempt:
     def __init__(self, call: Callable[[list[str], bool], Any], argv: list[str], superset: bool) -> None:
         self.result: Any = None
         self.exit: SystemExit | None = None
-        with captured() as (self.out, self.err), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                self.result = call(argv, superset)
-            except SystemExit as exc:
-                self.exit = exc
+        # tyro's parse-error hook (`tyro._errors.on_parse_error`, a context variable): its
+        # events are held back like the output, and given to the hook for the attempt whose
+        # outcome the user sees, so the hook is called as often as under bare tyro
+        self.events: list[Any] = []
+        self.hook_var = getattr(sys.modules.get("tyro._errors"), "_parse_error_hook", None)
+        token = None
+        if self.hook_var is not None and self.hook_var.get() is not None:
+            token = self.hook_var.set(self.events.append)
+        try:
+            with captured() as (self.out, self.err), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    self.result = call(argv, superset)
+                except SystemExit as exc:
+                    self.exit = exc
+        finally:
+            if token is not None and self.hook_var is not None:
+                self.hook_var.reset(token)
         self.warnings = list(caught)
 
     def _warn(self) -> None:
         for w in self.warnings:  # through the user's filters, as tyro's own warning would go
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        hook = self.hook_var.get() if self.hook_var is not None else None
+        for event in self.events:  # a hook that raises takes over, as under tyro
+            if hook is not None:
+                hook(event)
 
     def show(self) -> None:
         self._warn()
