@@ -11,7 +11,8 @@ of ``data/tyro_suite_expected_failures.txt`` (``test id  # reason``; ``docs/cli.
 "Deliberate differences" table gives the same reasons). A new failure fails this test, and so
 does a listed failure that passes now (remove its line). Tests that fail with bare tyro too
 (an optional package missing here, a shell missing) are no differences: the same selection is
-run once un-routed and those ids are subtracted (cached per tyro version and selection).
+run once un-routed and those ids are subtracted (cached per tyro version, Python, selection
+and installed packages).
 
 The whole suite (~2500 tests) takes about 15 minutes routed on a 2-core machine, so by default
 a subset runs: the files in ``SUBSET`` (every file with a documented difference or a test
@@ -22,6 +23,7 @@ that caught a bug fixed since, and the ``MISSING`` tests). ``FLOWS_TYRO_SUITE=fu
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -129,10 +131,12 @@ def _expected(selection: tuple[str, ...]) -> dict[str, str]:
 def test_routed_tyro_suite_fails_only_where_documented(tmp_path: Path) -> None:
     tree = _sdist_tree()
     selection = _selection()
+    # the environment's failures depend on the Python, the selection and what is installed
+    installed = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
     key = hashlib.sha256(
-        "\n".join((sys.version, *selection)).encode()).hexdigest()[:12]
+        "\n".join((sys.version, *selection, *installed)).encode()).hexdigest()[:12]
     bare_cache = _cache_dir() / f"bare-failures-{key}.txt"
-    if not bare_cache.is_file():  # the environment's failures: once per tyro version/selection
+    if not bare_cache.is_file():  # bare tyro runs once per key
         bare = _failures(tree, selection, routed=False, report=tmp_path / "bare.txt")
         bare_cache.write_text("".join(f"{t}\n" for t in sorted(bare)), encoding="utf-8")
     bare = set(bare_cache.read_text(encoding="utf-8").split("\n")) - {""}
