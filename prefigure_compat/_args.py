@@ -301,11 +301,6 @@ def _scan_defaults(lines: Sequence[str]) -> tuple[dict[str, str], dict[str, int]
     return helps, numbers
 
 
-def _help_for(lines: Sequence[str]) -> dict[str, str]:
-    """Help of each key: the comment line(s) directly above the line that sets it."""
-    return _scan_defaults(lines)[0]
-
-
 def _parse_bool(text: str) -> bool:
     """``--flag False`` is False (prefigure's ``bool('False')`` made it True)."""
     lowered = text.strip().lower()
