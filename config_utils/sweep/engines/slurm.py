@@ -36,6 +36,7 @@ from typing import Any
 
 from ...atomic import write_atomic
 from ...errors import ConfigError, did_you_mean
+from ...readers import ReadProblem, load_json, read_text
 from . import OUTPUT_FILE, kill_group, tail
 
 JOB_FILE = "slurm_job.json"
@@ -267,9 +268,12 @@ def job_states(name: str) -> dict[str, JobState]:
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object the engine wrote into a trial's run directory, or None. Through the
+    house's bounded reader: the trial owns that directory and may have put a FIFO or a link to
+    /dev/zero where the file was (a plain read would hang the controller)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = load_json(read_text(path, limit=1 << 20), where=path, duplicates=True)
+    except ReadProblem:
         return None
     return data if isinstance(data, dict) else None
 
