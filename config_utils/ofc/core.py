@@ -151,12 +151,6 @@ class Change:
         return describe_origin(self.source, self.user)
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equality that treats NaN as equal to NaN and does not confuse ``1`` with ``True``
-    (the house's one: :func:`config_utils.convert.same_value`)."""
-    return same_value(a, b)
-
-
 def _namespace_type(value: Any) -> Any:
     """Type of a Namespace entry, from its current value (legacy configs declare no types)."""
     if value is None:
@@ -714,7 +708,7 @@ class OFC:
                 old = self._file_values.get(key)
                 problems.append(f"{exc}; keeping {self._text_of(key, old)}")
                 continue
-            if not _same(value, self._file_values.get(key)):
+            if not same_value(value, self._file_values.get(key)):
                 changes[key] = value
         return changes, problems
 
@@ -850,8 +844,8 @@ class OFC:
             for key, (before, new) in submitted.items():
                 if (
                     key in changes
-                    and _same(changes[key], before)
-                    and _same(self._file_values.get(key), new)
+                    and same_value(changes[key], before)
+                    and same_value(self._file_values.get(key), new)
                 ):
                     kept[key] = new
         return kept
@@ -974,7 +968,7 @@ class OFC:
         records: list[Change] = []
         for key, (new, source, user) in staged.items():
             old = get_path(self.cfg, key)
-            if _same(old, new):
+            if same_value(old, new):
                 continue
             set_path(self.cfg, key, new)
             label = f"ofc:gui:step={step}" if source == "gui" else f"ofc:step={step}"
@@ -1161,7 +1155,7 @@ class OFC:
             written = self._write_merged(typed, source)
             if isinstance(written, dict):
                 return written
-            diff = {k: v for k, v in typed.items() if not _same(v, self._file_values.get(k))}
+            diff = {k: v for k, v in typed.items() if not same_value(v, self._file_values.get(k))}
             if source == "gui":
                 now = time.time()
                 self._submits = [x for x in self._submits if now - x[0] < STALE_WRITE_S]
