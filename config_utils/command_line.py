@@ -56,6 +56,7 @@ from .cli_defaults import (
     run_layer,
 )
 from .constructor_rules import superset_registry
+from .convert import _FALSE
 from .errors import ConfigError, ConversionError
 from .help_group import print_help_with_builtins
 from .layers import DEFAULT, Layer, RawValue, merge, variant_names
@@ -364,7 +365,7 @@ def _declares_missing(cls: type, missing: Any) -> bool:
 
 def _fast_path_enabled() -> bool:
     """``FLOWS_FAST_PATH=0`` (or false/no/off) turns the fast path off."""
-    return os.environ.get("FLOWS_FAST_PATH", "1").strip().lower() not in ("0", "false", "no", "off")
+    return os.environ.get("FLOWS_FAST_PATH", "1").strip().lower() not in _FALSE
 
 
 def _fast_path(
