@@ -185,12 +185,9 @@ def _open_append(path: Path) -> int:
 def _append(path: Path, text: str) -> str | None:
     """Append ``text`` to the regular file ``path`` (created if missing) without ever blocking
     (a FIFO put there) or raising; the problem as text, None when written."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags, 0o644)
+        fd = _open_append(path)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return f"{path} is not a regular file"
             os.write(fd, text.encode("utf-8"))
         finally:
             os.close(fd)
