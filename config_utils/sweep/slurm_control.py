@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..readers import ReadProblem, read_text
 
 if TYPE_CHECKING:
     from .engines import Outcome
@@ -424,13 +425,18 @@ class _Controller:
         self.say(f"trial {st.number} {what} (job {job.job_id}) | {tally}")
 
 
+JOURNAL_LIMIT = 64 * 1024 * 1024  # bytes; a line per submission, so this is generous
+
 def _read_journal(path: Path) -> dict[str, tuple[list[int], list[str | None] | None]]:
     """``token -> (trials, job ids or None)`` in submission order (a torn last line is skipped)."""
     out: dict[str, tuple[list[int], list[str | None] | None]] = {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return out
+        text = read_text(path, limit=JOURNAL_LIMIT)
+    except ReadProblem as exc:
+        if exc.kind == "missing":
+            return out
+        raise ConfigError(f"{exc} (the sweep's SLURM journal: without it the jobs already submitted "
+                          "cannot be re-attached; put the file back)") from None
     for line in text.splitlines():
         try:
             entry = json.loads(line)

@@ -36,6 +36,7 @@ from typing import Any
 
 from ...atomic import write_atomic
 from ...errors import ConfigError, did_you_mean
+from ...knobs import env_number
 from ...readers import ReadProblem, load_json, read_text
 from . import OUTPUT_FILE, kill_group, tail
 
@@ -313,7 +314,7 @@ class TrialTask:
         run_dir = Path(payload["run_dir"])
         run_dir.mkdir(parents=True, exist_ok=True)
         job_id = _job_id()
-        restarts = int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)
+        restarts = env_number("SLURM_RESTART_COUNT", 0, integer=True, minimum=0)
         _write_json(run_dir / JOB_FILE, {"job_id": job_id, "token": payload.get("token"), "restarts": restarts,
                                          "host": socket.gethostname(), "started": time.time()})
         env = dict(os.environ)
