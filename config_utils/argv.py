@@ -148,6 +148,19 @@ def split_builtins(argv: list[str], shadowed: set[str]) -> tuple[Builtins, list[
 _CAMEL_BREAK = re.compile(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))")
 
 
+def list_items(text: str) -> list[str] | None:
+    """The superset's list form: ``[1, 2]`` or ``(a, b)`` (a W&B agent writes lists so) as the
+    items tyro takes one by one (``['1', '2']``); None when the text is not such a literal."""
+    text = text.strip()
+    if not text.startswith(("[", "(")):
+        return None
+    try:
+        items = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
+    return [str(x) for x in items] if isinstance(items, (list, tuple)) else None
+
+
 def kebab(name: str) -> str:
     """tyro's subcommand spelling of a class name (``LossModule2Config`` → ``loss-module2-config``):
     a hyphen before a capital that follows a lower-case letter or digit, or that starts a
@@ -357,14 +370,11 @@ class Grammar:
                             parent, dot, leaf = name.rpartition(".")
                             out.append("--" + parent + dot + "no-" + leaf.replace("_", "-"))
                             continue
-                    if eq and _is_sequence(tp) and value.strip().startswith(("[", "(")):
-                        try:
-                            items = ast.literal_eval(value.strip())
-                        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-                            items = None
-                        if isinstance(items, (list, tuple)):
+                    if eq and _is_sequence(tp):
+                        items = list_items(value)
+                        if items is not None:
                             out.append("--" + name)
-                            out.extend(str(x) for x in items)
+                            out.extend(items)
                             continue
             else:
                 target = self.choice(token)

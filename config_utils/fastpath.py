@@ -32,7 +32,6 @@ ran (``"path": "fast"`` or ``"tyro"``).
 
 from __future__ import annotations
 
-import ast
 import enum
 import functools
 import re
@@ -41,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal, get_args, get_origin
 
-from .argv import kebab, norm_flag, subcommand_token
+from .argv import kebab, list_items, norm_flag, subcommand_token
 from .convert import _FALSE, _TRUE, convert
 from .schema import TYPE_KEY, shape_of, walk
 from .types import is_union, strip_annotated, unwrap_optional
@@ -400,15 +399,12 @@ def _convert(spec: _LeafSpec, texts: list[str], eq: bool) -> tuple[Any, Any]:
             return native, (_read(spec.read_super, text) if superset is REFUSED else None)
         return _read(spec.read, text), _read(spec.read_super, text)
     rewritten = texts
-    if eq and len(texts) == 1 and texts[0].strip().startswith(("[", "(")):
-        # the second attempt rewrites `--xs=[1, 2]` to `--xs 1 2` (as config_utils.argv does);
+    if eq and len(texts) == 1:
+        # the second attempt rewrites `--xs=[1, 2]` to `--xs 1 2` (config_utils.argv.list_items);
         # tyro's own first attempt reads the text as one item
-        try:
-            items = ast.literal_eval(texts[0].strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-            items = None
-        if isinstance(items, (list, tuple)):
-            rewritten = [str(x) for x in items]
+        items = list_items(texts[0])
+        if items is not None:
+            rewritten = items
     if not texts or not rewritten:
         raise Decline("empty list")
     if spec.kind == "fixed":

@@ -15,12 +15,13 @@ A refusal is a :class:`ReadProblem` (a :class:`~config_utils.errors.SourceError`
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import SourceError
 
@@ -31,6 +32,7 @@ __all__ = [
     "ReadProblem",
     "load_json",
     "load_yaml",
+    "open_regular",
     "check_size",
     "read_bytes",
     "read_head",
@@ -151,6 +153,26 @@ def read_text(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ReadProblem(path, "not-utf8", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """A file opened for reading from any offset: non-blocking, and only when it is a regular
+    file (``OSError`` otherwise: ``FileNotFoundError`` when missing, ``EINVAL`` "not a regular
+    file"), checked on the open descriptor.
+
+    For readers that follow a file another process keeps growing (a run's ``metrics.jsonl``
+    and ``output.log``, a W&B run log): the run owns its directory and may put a FIFO there (a
+    plain ``open`` waits forever for a writer) or a link to ``/dev/zero`` (a read never ends).
+    The caller bounds how much it reads; whole files go through :func:`read_text`.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _size(n: int) -> str:

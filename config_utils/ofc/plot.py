@@ -26,12 +26,12 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import errno
 import html
 import io
 import json
 import math
 import os
-import stat
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_atomic
+from ..readers import open_regular
 
 __all__ = ["BUCKETS", "Marker", "RunPlot", "Series", "describe_origin", "main"]
 
@@ -219,18 +220,18 @@ class _Tail:
         """Complete new lines (at most about ``limit`` bytes of them), and whether the file was
         started over (replaced or truncated: the caller forgets what it read)."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            fh = open_regular(self.path)
         except FileNotFoundError:
             self.problem = None
             return [], False
         except OSError as exc:
-            self.problem = f"{self.path}: cannot be read ({exc.strerror or exc})"
-            return [], False
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):  # a FIFO or /dev/zero is never read
+            if exc.errno == errno.EINVAL:  # a FIFO or /dev/zero is never read
                 self.problem = f"{self.path}: not a regular file; not plotted"
-                return [], False
+            else:
+                self.problem = f"{self.path}: cannot be read ({exc.strerror or exc})"
+            return [], False
+        with fh:
+            st = os.fstat(fh.fileno())
             self.problem = None
             restarted = False
             if st.st_ino != self.inode or st.st_size < self.offset:
@@ -239,10 +240,8 @@ class _Tail:
             self.size = st.st_size
             if st.st_size <= self.offset:
                 return [], restarted
-            os.lseek(fd, self.offset, os.SEEK_SET)
-            data = os.read(fd, min(limit, st.st_size - self.offset))
-        finally:
-            os.close(fd)
+            fh.seek(self.offset)
+            data = fh.read(min(limit, st.st_size - self.offset))
         self.offset += len(data)
         data = self.partial + data
         cut = data.rfind(b"\n") + 1

@@ -11,15 +11,13 @@ into its summary, where a W&B sweep would look for them. Outside a sweep and wit
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
-import stat
 import sys
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -111,26 +109,6 @@ def report(step: int | None = None, **metrics: Any) -> dict[str, float | int]:
 
 METRICS_READ_LIMIT = 64 * 1024 * 1024
 """Bytes of ``metrics.jsonl`` read at once (a year of reports every second is ~2 GB: read in parts)."""
-
-
-def open_run_file(path: str | Path) -> BinaryIO:
-    """A file a run wrote, opened for reading from any offset: non-blocking, and only when it
-    is a regular file (``OSError`` otherwise), checked on the open descriptor.
-
-    Why: the run owns its directory and may replace ``metrics.jsonl`` or ``output.log`` with a
-    FIFO (a plain ``open`` waits forever for a writer) or a link to ``/dev/zero`` (a read
-    never ends); the controller that reads them must not hang or fill its memory. Whole
-    files go through :func:`config_utils.readers.read_text`; this is for readers that follow
-    a growing file.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def read_metrics(run_dir: str | Path) -> dict[str, float]:

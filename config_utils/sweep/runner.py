@@ -462,9 +462,14 @@ def _record(state: SweepState, w: _Watch, o: Outcome, metric: str, timeout: floa
     st = w.st
     st.run_dir.mkdir(parents=True, exist_ok=True)
     for name, text in o.files.items():  # sent back from a node without the sweep directory
-        target = st.run_dir / name
-        if not target.exists():
-            target.write_text(text, encoding="utf-8")
+        # created, never followed: a name already there (a file, or a link left by the trial,
+        # even a dangling one) is the trial's own and stays as it is
+        try:
+            fd = os.open(st.run_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except OSError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
     w.metrics.update()
     value = w.metrics.final()
     metrics = dict(w.metrics.last_reported)

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .report import METRICS_FILE, open_run_file, parse_metrics_line
+from ..readers import open_regular
+from .report import METRICS_FILE, parse_metrics_line
 
 _HEADER = struct.Struct("<4sHB")
 _RECORD = struct.Struct("<IHB")
@@ -68,7 +69,7 @@ class WandbLog:
         if self._bad:
             return
         try:
-            with open_run_file(self.path) as fh:  # a FIFO or /dev/zero: OSError
+            with open_regular(self.path) as fh:  # a FIFO or /dev/zero: OSError
                 fh.seek(self.pos)
                 data = fh.read(_MAX_READ)
         except OSError:
@@ -179,7 +180,7 @@ class TrialMetrics:
 
     def _read_reports(self) -> None:
         try:
-            with open_run_file(self.run_dir / METRICS_FILE) as fh:  # a FIFO or /dev/zero: OSError
+            with open_regular(self.run_dir / METRICS_FILE) as fh:  # a FIFO or /dev/zero: OSError
                 fh.seek(self._pos)
                 data = fh.read(_MAX_READ)
         except OSError:

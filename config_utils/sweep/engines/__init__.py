@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..report import open_run_file
+from ...readers import open_regular
 
 OUTPUT_FILE = "output.log"
 TAIL_LINES = 20
@@ -78,7 +78,7 @@ def hostname() -> str:
 def tail(path: Path, lines: int = TAIL_LINES, max_bytes: int = 64 * 1024) -> list[str]:
     """The last ``lines`` lines of a (possibly large) output file."""
     try:
-        with open_run_file(path) as fh:  # a FIFO or /dev/zero: OSError
+        with open_regular(path) as fh:  # a FIFO or /dev/zero: OSError
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
             fh.seek(max(0, size - max_bytes))
