@@ -5,57 +5,30 @@ loop's next ``update()`` returns exactly those changes. An invalid value is show
 field and changes nothing. With ``OFC_USERNAME``/``OFC_PASSWORD`` set, the page asks for a
 login and refuses a wrong password.
 
-Chromium is the system one (``playwright install`` is never run); playwright gives every
-``launch()`` a fresh temporary profile (user-data dir), removed on close. Outside CI the tests
-skip, saying why, when ``/usr/bin/chromium`` is missing; under CI (``CI`` set) they must run.
+Chromium is the system one, launched by ``browser.py`` (outside CI the tests skip, saying why,
+when ``/usr/bin/chromium`` is missing; under CI (``CI`` set) they must run).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import TIMEOUT_MS, launched_chromium
 from test_ofc_gui import STEERABLE, TrainCfg, serve_gui
 
 from config_utils.ofc import OFC
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 30_000  # a page load on a busy 2-core machine
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        reason = (
-            f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"under CI the browser test must run, but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ofc_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from browser import TIMEOUT_MS, launched_chromium
 
 from config_utils.ofc.plot import CURVE, MARKER
 
@@ -41,19 +41,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(no_silent_
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium package"
-        if os.environ.get("CI"):
-            pytest.fail(f"under CI the browser test must run, but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 class Run:
