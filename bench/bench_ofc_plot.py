@@ -22,7 +22,6 @@ so the server-side work (reading the new lines, drawing) runs while the loop is 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -35,6 +34,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "src" / "test"))
+
+from ofc_config import Cfg  # noqa: E402  (src/test: the config the OFC tests steer)
 
 import config_utils  # noqa: E402
 from config_utils.ofc import OFC  # noqa: E402
@@ -48,17 +50,6 @@ while True:
     client.predict([], [], api_name="/plot")
     time.sleep(1.0)
 """
-
-
-@dataclasses.dataclass
-class Optim:
-    lr: float = 0.001
-
-
-@dataclasses.dataclass
-class Cfg:
-    optim: Optim = dataclasses.field(default_factory=Optim)
-    lam: float = 1.0
 
 
 def loop(ofc: OFC | None, steps: int, start: int = 0) -> float:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ofc_config import Cfg
 from ofc_editing import edit
 
 import config_utils
@@ -25,17 +26,6 @@ from config_utils.ofc.plot import BUCKETS, RunPlot, Series
 from config_utils.sweep.report import METRICS_FILE, RUN_DIR_ENV, parse_metrics_line
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
-
-
-@dataclasses.dataclass
-class Optim:
-    lr: float = 0.001
-
-
-@dataclasses.dataclass
-class Cfg:
-    optim: Optim = dataclasses.field(default_factory=Optim)
-    lam: float = 1.0
 
 
 def make(tmp_path: Path, **kw: Any) -> OFC:

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import ofc_config
 import pytest
 from ofc_editing import edit_text, settle
 
@@ -30,14 +31,7 @@ SEED = 20261207
 
 
 @dataclasses.dataclass
-class Optim:
-    lr: float = 0.001
-
-
-@dataclasses.dataclass
-class Cfg:
-    optim: Optim = dataclasses.field(default_factory=Optim)
-    lam: float = 1.0
+class Cfg(ofc_config.Cfg):
     steps: int = 100
 
 
