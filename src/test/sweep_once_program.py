@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trial_marks import mark_end, mark_start, trial_number
+
 import config_utils
 
 
@@ -49,10 +51,8 @@ def attack(kind: str, run_dir: Path) -> None:
 
 def main() -> None:
     cfg = config_utils.cli(Config, config_file=None)
-    trial = os.environ.get("FLOWS_SWEEP_TRIAL", "-").rpartition(":")[2]
-    if cfg.log:
-        with open(cfg.log, "a") as fh:
-            fh.write(f"start {trial} {os.getpid()}\n")
+    trial = trial_number()
+    mark_start(cfg.log)
     run_dir = Path(os.environ.get("FLOWS_RUN_DIR", "."))
     if cfg.hostile:
         attack(cfg.hostile, run_dir)
@@ -64,9 +64,7 @@ def main() -> None:
     time.sleep(cfg.sleep)
     if cfg.hostile not in ("fifo", "zero", "huge-int"):
         config_utils.report(loss=float(cfg.x))
-    if cfg.log:
-        with open(cfg.log, "a") as fh:
-            fh.write(f"end {trial}\n")
+    mark_end(cfg.log)
 
 
 if __name__ == "__main__":

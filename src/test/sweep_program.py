@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Union
 
+from trial_marks import mark_end, mark_start, trial_number
+
 import config_utils
 
 
@@ -55,10 +57,8 @@ def loss_of(cfg: Config) -> float:
 
 def main() -> None:
     cfg = config_utils.cli(Config, config_file=None)
-    trial = os.environ.get("FLOWS_SWEEP_TRIAL", "-").rpartition(":")[2]
-    if cfg.log:
-        with open(cfg.log, "a") as fh:
-            fh.write(f"start {trial} {os.getpid()}\n")
+    trial = trial_number()
+    mark_start(cfg.log)
     print(f"trial {trial}: {cfg}", flush=True)
     for var in ("CUDA_VISIBLE_DEVICES", "WANDB_RUN_GROUP"):
         print(f"{var}={os.environ.get(var, '<unset>')}", flush=True)
@@ -70,9 +70,7 @@ def main() -> None:
         print("something went wrong in the model", flush=True)
         sys.exit(3)
     config_utils.report(loss=loss_of(cfg), width=cfg.width)
-    if cfg.log:
-        with open(cfg.log, "a") as fh:
-            fh.write(f"end {trial}\n")
+    mark_end(cfg.log)
 
 
 if __name__ == "__main__":

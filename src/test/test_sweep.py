@@ -7,7 +7,6 @@ subprocesses; nothing is mocked.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -19,32 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sweep_harness import FLOW_SWEEP, HERE, alive, read_csv, sweep_main, wait_for, write_spec
+from sweep_harness import SWEEP_PROGRAM as PROGRAM
+from trial_marks import marks
 
 import config_utils
 from config_utils.sweep import cli as sweep_cli
 from config_utils.sweep.spec import SpecError, load_spec
-
-HERE = Path(__file__).resolve().parent
-PROGRAM = HERE / "sweep_program.py"
-FLOW_SWEEP = [sys.executable, "-m", "config_utils.sweep.cli"]
-
-
-def write_spec(tmp_path: Path, body: str, name: str = "s.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(f"program: {PROGRAM}\n" + body)
-    return path
-
-
-def sweep_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = sweep_cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
 
 # ------------------------------------------------------------------------------ spec errors
 
@@ -357,37 +337,6 @@ def test_gpus_are_handed_out_one_per_trial(tmp_path: Path, capsys: pytest.Captur
     assert sorted(set(seen)) == ["0", "1"]
 
 
-def _wait_for(pred, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
-
-
-def _marks(log: Path) -> tuple[dict[str, list[int]], dict[str, int]]:
-    starts: dict[str, list[int]] = {}
-    ends: dict[str, int] = {}
-    if log.exists():
-        for ln in log.read_text().splitlines():
-            parts = ln.split()
-            if parts[0] == "start":
-                starts.setdefault(parts[1], []).append(int(parts[2]))
-            elif parts[0] == "end":
-                ends[parts[1]] = ends.get(parts[1], 0) + 1
-    return starts, ends
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split()[2] == "Z")
-
-
 # SIGKILL mid-sweep and resume (orphans adopted, never run twice): src/test/test_sweep_once.py
 
 
@@ -401,19 +350,19 @@ def test_ctrl_c_stops_trials_saves_state_and_resumes(tmp_path: Path) -> None:
                       f"  sleep: {{value: 0.2}}\n  hang: {{value: [0, 1]}}\n  log: {{value: '{log}'}}\n")
     args = [*FLOW_SWEEP, str(spec), "--sweep-dir", str(tmp_path / "sw"), "--parallel", "2"]
     first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
-    _wait_for(lambda: len(_marks(log)[0]) >= 2)
+    wait_for(lambda: len(marks(log)[0]) >= 2, timeout=60.0)
     first.send_signal(signal.SIGINT)
     out, _ = first.communicate(timeout=30)
     assert first.returncode == 130, out
     assert "interrupted: stopping 2 running trial(s)" in out and "run the same command again to resume" in out
-    starts, ends = _marks(log)
-    assert not any(_alive(pids[-1]) for pids in starts.values())
+    starts, ends = marks(log)
+    assert not any(alive(pids[-1]) for pids in starts.values())
     second = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert second.returncode == 0, second.stdout + second.stderr
     rows = read_csv(tmp_path / "sw" / "results.csv")
     assert [r["status"] for r in rows] == ["complete"] * 4
     assert sum(1 for r in rows if r["reruns"] == "interrupted (Ctrl-C)") == 2
-    assert all(c == 1 for c in _marks(log)[1].values())
+    assert all(c == 1 for c in marks(log)[1].values())
 
 
 def test_sweep_directory_that_is_not_ours_is_left_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

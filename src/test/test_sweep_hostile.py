@@ -8,23 +8,19 @@ Trials run ``src/test/sweep_once_program.py`` as real subprocesses; nothing is m
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sweep_harness import FLOW_SWEEP, read_csv, sweep_main
+from sweep_harness import ONCE_PROGRAM as PROGRAM
 
-from config_utils.sweep import cli as sweep_cli
 from config_utils.sweep.plan import PLAN_LIMIT, PREVIEW_LIMIT
 
-HERE = Path(__file__).resolve().parent
-PROGRAM = HERE / "sweep_once_program.py"
-FLOW_SWEEP = [sys.executable, "-m", "config_utils.sweep.cli"]
 HEAD = f"program: {PROGRAM}\nmethod: grid\nmetric: {{name: loss}}\nparameters:\n"
 
 
@@ -34,12 +30,6 @@ def spec_file(tmp_path: Path, body: str, name: str = "s.yaml") -> Path:
     return path
 
 
-def sweep_main(argv: list[object], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = sweep_cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def one_line_error(code: int, err: str) -> str:
     """The one ``flow_sweep: error: ...`` line of a refusal (exit status 2, nothing else)."""
     assert code == 2, err
@@ -47,11 +37,6 @@ def one_line_error(code: int, err: str) -> str:
     assert len(lines) == 1, err
     assert lines[0].startswith("flow_sweep: error: "), err
     return lines[0][len("flow_sweep: error: "):]
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 # ------------------------------------------------------------------ C: planning is bounded

@@ -10,7 +10,6 @@ outlive a killed controller, as they would for a user); nothing is mocked.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -18,57 +17,28 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sweep_harness import FLOW_SWEEP, alive, read_csv, wait_for, write_spec
+from sweep_harness import ONCE_PROGRAM as PROGRAM
+from trial_marks import marks
 
 from config_utils.sweep.plan import PLAN_LIMIT, grid_size, grid_value, vet_spec
 from config_utils.sweep.spec import Param, Spec, SpecError
 from config_utils.sweep.state import read_exit_record, trial_dir
-
-HERE = Path(__file__).resolve().parent
-PROGRAM = HERE / "sweep_once_program.py"
-FLOW_SWEEP = [sys.executable, "-m", "config_utils.sweep.cli"]
-
-
-def wait_for(pred: Callable[[], bool], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
-
-
-def marks(log: Path) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """``start N PID`` / ``end N`` lines the trials wrote: pids per trial, ends per trial."""
-    starts: dict[str, list[int]] = {}
-    ends: dict[str, int] = {}
-    if log.exists():
-        for ln in log.read_text().splitlines():
-            parts = ln.split()
-            if parts[0] == "start":
-                starts.setdefault(parts[1], []).append(int(parts[2]))
-            elif parts[0] == "end":
-                ends[parts[1]] = ends.get(parts[1], 0) + 1
-    return starts, ends
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def gated_sweep(tmp_path: Path, trials: int = 6, gated: tuple[int, ...] = (1, 3)) -> tuple[list[str], Path, Path]:
     """A grid sweep whose trials in ``gated`` wait for ``GATE/N``: ``(flow_sweep argv, log, gate dir)``."""
     log, gate = tmp_path / "marks.log", tmp_path / "gate"
     gate.mkdir()
-    spec = tmp_path / "s.yaml"
-    spec.write_text(f"program: {PROGRAM}\nmethod: grid\nmetric: {{name: loss}}\nparameters:\n"
-                    f"  x: {{values: {list(range(trials))}}}\n  log: {{value: '{log}'}}\n"
-                    f"  gate: {{value: '{gate}'}}\n  gated: {{value: {list(gated)}}}\n")
+    spec = write_spec(tmp_path, "method: grid\nmetric: {name: loss}\nparameters:\n"
+                      f"  x: {{values: {list(range(trials))}}}\n  log: {{value: '{log}'}}\n"
+                      f"  gate: {{value: '{gate}'}}\n  gated: {{value: {list(gated)}}}\n", program=PROGRAM)
     return [*FLOW_SWEEP, str(spec), "--sweep-dir", str(tmp_path / "sw"), "--parallel", "2"], log, gate
 
 
@@ -81,15 +51,6 @@ def kill_while_gated(args: list[str], log: Path, cwd: Path) -> None:
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split()[2] == "Z")
 
 
 @pytest.mark.slow
@@ -122,7 +83,7 @@ def test_sigkill_then_two_resumes_at_once_adopt_orphans_and_never_run_a_trial_tw
             lines.append(line)
             if "resuming:" in line:
                 break
-        assert _alive(orphan3)  # adopted by the winner, not killed
+        assert alive(orphan3)  # adopted by the winner, not killed
         (gate / "3").touch()
         rest, err = winner.communicate(timeout=120)
         text = "".join(lines) + rest
@@ -155,9 +116,8 @@ def grid_plan(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from config_utils.sweep.spec import load_spec
 
     root = tmp_path_factory.mktemp("plan")
-    spec_path = root / "s.yaml"
-    spec_path.write_text(f"program: {PROGRAM}\nmethod: grid\nmetric: {{name: loss}}\nparameters:\n"
-                         "  x: {values: [0, 1, 2]}\n")
+    spec_path = write_spec(root, "method: grid\nmetric: {name: loss}\nparameters:\n  x: {values: [0, 1, 2]}\n",
+                           program=PROGRAM)
     spec = load_spec(spec_path, cwd=root)
     return make_plan(check_spec(spec, cwd=root), seed=1)
 
@@ -320,9 +280,9 @@ def test_every_planned_trial_ends_exactly_once_under_sigkill_at_random_moments(
     life, between a trial's start and its record too. Then one run to the end."""
     root = tmp_path_factory.mktemp("sigkill")
     log = root / "marks.log"
-    spec = root / "s.yaml"
-    spec.write_text(f"program: {PROGRAM}\nmethod: grid\nmetric: {{name: loss}}\nparameters:\n"
-                    f"  x: {{values: [0, 1, 2, 3]}}\n  sleep: {{value: 0.1}}\n  log: {{value: '{log}'}}\n")
+    spec = write_spec(root, "method: grid\nmetric: {name: loss}\nparameters:\n"
+                      f"  x: {{values: [0, 1, 2, 3]}}\n  sleep: {{value: 0.1}}\n  log: {{value: '{log}'}}\n",
+                      program=PROGRAM)
     args = [*FLOW_SWEEP, str(spec), "--sweep-dir", str(root / "sw"), "--parallel", "2"]
     for more, ms in kills:
         goal = sum(len(p) for p in marks(log)[0].values()) + more

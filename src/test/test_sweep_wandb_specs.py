@@ -9,46 +9,24 @@ and the ``sweeps`` package).
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sweep_harness import FLOW_SWEEP, HERE, SWEEP_PROGRAM, read_csv, sweep_main, write_spec
 
-from config_utils.sweep import cli as sweep_cli
 from config_utils.sweep.command import MACROS, render
 from config_utils.sweep.hyperband import Hyperband
 from config_utils.sweep.spec import load_spec
 from config_utils.sweep.wandb_metrics import TrialMetrics, WandbLog
 
-HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 EXAMPLES = ROOT / "examples" / "sweep"
-PROGRAM = HERE / "sweep_program.py"
-FLOW_SWEEP = [sys.executable, "-m", "config_utils.sweep.cli"]
-
-
-def sweep_main(argv: list[Any], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = sweep_cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def write_spec(tmp_path: Path, body: str, name: str = "s.yaml", program: Path = PROGRAM) -> Path:
-    path = tmp_path / name
-    path.write_text(f"program: {program}\n" + body)
-    return path
 
 
 # ------------------------------------------------------------------------ command macros
@@ -146,8 +124,8 @@ def test_args_no_boolean_flags_on_a_checked_program(tmp_path: Path, capsys: pyte
     code, out, err = sweep_main([spec, "--sweep-dir", tmp_path / "sw", "--parallel", "2"], capsys)
     assert code == 0, out + err
     assert "no typed checks" not in out
-    assert "started: /usr/bin/env python " + str(PROGRAM) + " --use_bias --width=8" in out
-    assert "started: /usr/bin/env python " + str(PROGRAM) + " --width=8" in out
+    assert "started: /usr/bin/env python " + str(SWEEP_PROGRAM) + " --use_bias --width=8" in out
+    assert "started: /usr/bin/env python " + str(SWEEP_PROGRAM) + " --width=8" in out
     records = [json.loads((d / "run_record.json").read_text()) for d in sorted((tmp_path / "sw" / "trials").iterdir())]
     assert [r["config"]["use_bias"] for r in records] == [True, True]  # False omitted: the default
     spec.write_text(spec.read_text().replace("width: {values: [8]}", "width: {values: [8, wide]}"))
