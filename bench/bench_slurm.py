@@ -25,7 +25,6 @@ cluster has two CPUs, so both run two trials at a time. Not in CI.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -37,31 +36,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src" / "test"))
 from common import Contender, bench_env, format_table, run_alternating  # noqa: E402
-
-TRIVIAL = '''"""A trivial trial: config_utils.cli, one computation, config_utils.report."""
-from dataclasses import dataclass
-
-import config_utils
-
-
-@dataclass
-class Config:
-    x: int = 0
-    y: float = 0.5
-
-
-cfg = config_utils.cli(Config, config_file=None)
-config_utils.report(metric=(cfg.x - 10) ** 2 * cfg.y)
-'''
-
-
-def write_programs(work: Path, trials: int) -> Path:
-    (work / "trivial.py").write_text(TRIVIAL)
-    spec = work / "trivial.yaml"
-    values = ", ".join(str(i) for i in range(trials))
-    spec.write_text(f"program: trivial.py\nmethod: grid\nmetric: {{name: metric, goal: minimize}}\n"
-                    f"parameters:\n  x: {{values: [{values}]}}\n  y: {{value: 0.5}}\n")
-    return spec
+from trivial_sweep import (  # noqa: E402
+    add_options,
+    check_floor,
+    flow_sweep,
+    per_trial,
+    write_results,
+    write_trivial,
+)
 
 
 def floor(work: Path, trials: int) -> None:
@@ -78,37 +60,20 @@ def floor(work: Path, trials: int) -> None:
     while subprocess.run(["squeue", "--noheader", f"--name={name}"], capture_output=True, text=True,
                          check=True).stdout.strip():
         time.sleep(0.2)
-    bad = [i for i in range(trials) if not (runs / f"{i:04d}" / "metrics.jsonl").is_file()]
-    if bad:
-        sys.exit(f"floor: {len(bad)} trials reported nothing")
-
-
-def flow_sweep(spec: Path, done: Path | None) -> None:
-    """One sweep in a fresh directory, or (``done``) the same command on a finished sweep."""
-    from config_utils.sweep.cli import main
-
-    target = done or Path(tempfile.mkdtemp(prefix="sweep-", dir=spec.parent))
-    if done is None:
-        os.rmdir(target)  # flow_sweep makes it
-    code = main([str(spec), "--engine", "slurm", "--sweep-dir", str(target)])
-    if code != 0:
-        sys.exit(f"flow_sweep exited {code}")
+    check_floor(runs, trials)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
-    ap.add_argument("--_floor", type=Path, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--_sweep", type=Path, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--_done", type=Path, default=None, help=argparse.SUPPRESS)
+    add_options(ap)
     args = ap.parse_args()
     if args._floor is not None:
         floor(args._floor, args.trials)
         return 0
     if args._sweep is not None:
-        flow_sweep(args._sweep, args._done)
+        flow_sweep(args._sweep, args._done, ["--engine", "slurm"])
         return 0
 
     import slurm_cluster
@@ -122,7 +87,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-slurm-") as tmp:
             work = Path(tmp)
             os.chmod(work, 0o755)
-            spec = write_programs(work, args.trials)
+            spec = write_trivial(work, args.trials, centre=10)
             me = [sys.executable, str(Path(__file__).resolve())]
             n = args.trials
             contenders = [
@@ -144,12 +109,9 @@ def main() -> int:
     print(format_table(results, {"floor": "sbatch --wrap loop (floor)"}, title=f"{n} trivial trials on SLURM"))
     base, sweep, dry = (results[c] for c in ("sbatch --wrap loop (floor)", "flow_sweep --engine slurm",
                                              "flow_sweep, nothing to do"))
-    summary: dict[str, float] = {}
-    if base.ok and sweep.ok and dry.ok:
-        per_floor = base.median / n
-        per_sweep = (sweep.median - dry.median) / n
-        summary = {"floor_per_trial_s": per_floor, "sweep_per_trial_s": per_sweep, "sweep_fixed_s": dry.median,
-                   "ratio": per_sweep / per_floor}
+    summary = per_trial(base, sweep, dry, n)
+    if summary:
+        per_floor, per_sweep = summary["floor_per_trial_s"], summary["sweep_per_trial_s"]
         print()
         print(f"per trial: sbatch --wrap loop {per_floor * 1000:.0f} ms, flow_sweep --engine slurm "
               f"{per_sweep * 1000:.0f} ms ({per_sweep / per_floor:.2f} x; fixed cost {dry.median:.1f} s: "
@@ -160,8 +122,7 @@ def main() -> int:
         for r in (base, sweep, dry):
             if r.error:
                 print(f"{r.name}: {r.error}")
-    if args.json:
-        args.json.write_text(json.dumps({"results": {k: v.times for k, v in results.items()}, **summary}, indent=2))
+    write_results(args.json, results, summary)
     return 0
 
 

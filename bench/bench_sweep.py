@@ -28,7 +28,6 @@ cost) / trials, compared with the floor's per-trial time. Not in CI.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -38,22 +37,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Contender, bench_env, format_table, run_alternating  # noqa: E402
-
-TRIVIAL = '''"""A trivial trial: config_utils.cli, one computation, config_utils.report."""
-from dataclasses import dataclass
-
-import config_utils
-
-
-@dataclass
-class Config:
-    x: int = 0
-    y: float = 0.5
-
-
-cfg = config_utils.cli(Config, config_file=None)
-config_utils.report(metric=(cfg.x - 100) ** 2 * cfg.y)
-'''
+from trivial_sweep import (  # noqa: E402
+    add_options,
+    check_floor,
+    flow_sweep,
+    per_trial,
+    write_results,
+    write_trivial,
+)
 
 TRIVIAL_HYDRA = '''"""The same trial as a Hydra app (structured config)."""
 from dataclasses import dataclass
@@ -82,13 +73,8 @@ if __name__ == "__main__":
 
 
 def write_programs(work: Path, trials: int) -> Path:
-    (work / "trivial.py").write_text(TRIVIAL)
     (work / "trivial_hydra.py").write_text(TRIVIAL_HYDRA)
-    spec = work / "trivial.yaml"
-    values = ", ".join(str(i) for i in range(trials))
-    spec.write_text(f"program: trivial.py\nmethod: grid\nmetric: {{name: metric, goal: minimize}}\n"
-                    f"parameters:\n  x: {{values: [{values}]}}\n  y: {{value: 0.5}}\n")
-    return spec
+    return write_trivial(work, trials, centre=100)
 
 
 def floor(work: Path, trials: int, parallel: int) -> None:
@@ -108,21 +94,7 @@ def floor(work: Path, trials: int, parallel: int) -> None:
                                         env=env, stdout=subprocess.DEVNULL, cwd=work))
     for p in running:
         p.wait()
-    bad = [i for i in range(trials) if not (runs / f"{i:04d}" / "metrics.jsonl").is_file()]
-    if bad:
-        sys.exit(f"floor: {len(bad)} trials reported nothing")
-
-
-def flow_sweep(work: Path, spec: Path, parallel: int, done: Path | None) -> None:
-    """One sweep in a fresh directory, or (``done``) the same command on a finished sweep."""
-    from config_utils.sweep.cli import main
-
-    target = done or Path(tempfile.mkdtemp(prefix="sweep-", dir=work))
-    if done is None:
-        os.rmdir(target)  # flow_sweep makes it
-    code = main([str(spec), "--parallel", str(parallel), "--sweep-dir", str(target)])
-    if code != 0:
-        sys.exit(f"flow_sweep exited {code}")
+    check_floor(runs, trials)
 
 
 def main() -> int:
@@ -130,16 +102,13 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--parallel", type=int, default=2)
-    ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
-    ap.add_argument("--_floor", type=Path, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--_sweep", type=Path, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--_done", type=Path, default=None, help=argparse.SUPPRESS)
+    add_options(ap)
     args = ap.parse_args()
     if args._floor is not None:
         floor(args._floor, args.trials, args.parallel)
         return 0
     if args._sweep is not None:
-        flow_sweep(args._sweep.parent, args._sweep, args.parallel, args._done)
+        flow_sweep(args._sweep, args._done, ["--parallel", str(args.parallel)])
         return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
@@ -168,14 +137,11 @@ def main() -> int:
     print()
     print(format_table(results, {"floor": "bare loop (floor)"}, title=f"{n} trivial trials"))
     base, sweep, dry = (results[c] for c in ("bare loop (floor)", "flow_sweep", "flow_sweep, nothing to do"))
-    summary: dict[str, float] = {}
-    if base.ok and sweep.ok and dry.ok:
-        per_floor = base.median / n
-        per_sweep = (sweep.median - dry.median) / n
-        summary = {"floor_per_trial_s": per_floor, "sweep_per_trial_s": per_sweep,
-                   "sweep_fixed_s": dry.median, "ratio": per_sweep / per_floor,
-                   "sweep_overhead_per_trial_ms": (per_sweep - per_floor) * 1000,
-                   "throughput_floor": n / base.median, "throughput_sweep": n / sweep.median}
+    summary = per_trial(base, sweep, dry, n)
+    if summary:
+        per_floor, per_sweep = summary["floor_per_trial_s"], summary["sweep_per_trial_s"]
+        summary.update(sweep_overhead_per_trial_ms=(per_sweep - per_floor) * 1000,
+                       throughput_floor=n / base.median, throughput_sweep=n / sweep.median)
         print()
         print(f"per trial: floor {per_floor * 1000:.0f} ms, flow_sweep {per_sweep * 1000:.0f} ms "
               f"(+{(per_sweep - per_floor) * 1000:.0f} ms, {per_sweep / per_floor:.2f} x floor; "
@@ -187,8 +153,7 @@ def main() -> int:
                 print(f"{name}: {r.median / n * 1000:.0f} ms per trial, {n / r.median:.1f} trials/s")
         verdict = "PASS" if per_sweep / per_floor <= 1.1 else "FAIL"
         print(f"{verdict}: flow_sweep per-trial time {per_sweep / per_floor:.2f} x the bare loop (target <= 1.10)")
-    if args.json:
-        args.json.write_text(json.dumps({"results": {k: v.times for k, v in results.items()}, **summary}, indent=2))
+    write_results(args.json, results, summary)
     return 0
 
 
