@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, make_dataclass
 from pathlib import Path
@@ -445,9 +444,8 @@ def test_lightning_logger_push_beside_log_hyperparams_and_ofc_changes(
     """push_config and Lightning's own log_hyperparams share one run without a clash (in both
     orders); OFC changes arrive as metrics (numbers) and tags (the rest)."""
     import pytorch_lightning as pl
-    import torch
+    from lightning_fit import WIDTH, LinearModel, fit_on_cpu
     from pytorch_lightning.loggers import MLFlowLogger
-    from torch.utils.data import DataLoader, TensorDataset
 
     from config_utils.ofc import OFC, OFCCallback
 
@@ -459,39 +457,19 @@ def test_lightning_logger_push_beside_log_hyperparams_and_ofc_changes(
 
     ofc = OFC(cfg, ["lr", "note", "data.root"], tmp_path / "ofc.ini")
 
-    class Model(pl.LightningModule):
-        def __init__(self, width: int = 2) -> None:
-            super().__init__()
+    class Model(LinearModel):
+        def __init__(self, width: int = WIDTH) -> None:
+            super().__init__(lambda: cfg.lr, width=width)
             self.save_hyperparameters()  # Lightning logs these at fit start
-            self.layer = torch.nn.Linear(width, 1)
-
-        def training_step(self, batch: Any, batch_idx: int) -> Any:
-            x, y = batch
-            return torch.nn.functional.mse_loss(self.layer(x), y)
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.SGD(self.parameters(), lr=cfg.lr)
 
     class Submit(pl.Callback):
         def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
             if trainer.global_step == 2:
                 assert ofc.submit({"lr": "0.25", "note": "steered", "data.root": "/new"}) == {}
 
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=4,
-        logger=logger,
-        log_every_n_steps=1,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        callbacks=[Submit(), OFCCallback(ofc, lr_key="lr")],
-    )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            trainer.fit(Model(), DataLoader(TensorDataset(torch.randn(16, 2), torch.randn(16, 1))))
+        fit_on_cpu(Model(), samples=16, max_steps=4, logger=logger,
+                   callbacks=[Submit(), OFCCallback(ofc, lr_key="lr")])
     finally:
         ofc.close()
     run = _run(str(logger.run_id))

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -257,7 +256,7 @@ def test_callback_in_process_every_n_steps(tmp_path: Path) -> None:
     """``every_n_steps`` spaces the checks; an edit applies at the next multiple."""
     import pytorch_lightning as pl
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from lightning_fit import LinearModel, fit_on_cpu
 
     from config_utils.errors import OFCError
     from config_utils.ofc import OFC, OFCCallback
@@ -271,37 +270,14 @@ def test_callback_in_process_every_n_steps(tmp_path: Path) -> None:
     with pytest.raises(OFCError, match=r"^OFCCallback: every_n_steps must be >= 1, got 0$"):
         OFCCallback(ofc, every_n_steps=0)
 
-    class Model(pl.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.layer = torch.nn.Linear(2, 1)
-
-        def training_step(self, batch: Any, batch_idx: int) -> Any:
-            x, y = batch
-            return torch.nn.functional.mse_loss(self.layer(x), y)
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.Adam(self.parameters(), lr=cfg.lr)
-
     class Submit(pl.Callback):
         def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
             if trainer.global_step == 3:
                 assert ofc.submit({"lr": "0.125"}) == {}
 
     cb = OFCCallback(ofc, every_n_steps=4, lr_key="lr")
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=10,
-        logger=False,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        callbacks=[Submit(), cb],
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Lightning's advice about dataloader workers
-        trainer.fit(Model(), DataLoader(TensorDataset(torch.randn(64, 2), torch.randn(64, 1))))
+    trainer = fit_on_cpu(LinearModel(lambda: cfg.lr, torch.optim.Adam), samples=64, max_steps=10,
+                         callbacks=[Submit(), cb])
     ofc.close()
     assert [(h.step, h.new, h.source) for h in ofc.history] == [(4, 0.125, "gui")]
     assert cb.last_changes == {"lr": 0.125}
@@ -311,9 +287,8 @@ def test_callback_in_process_every_n_steps(tmp_path: Path) -> None:
 def test_callback_logs_once_through_wandb_logger(tmp_path: Path) -> None:
     """With a WandbLogger the change goes through it; the OFC's own W&B logging pauses."""
     import pytorch_lightning as pl
-    import torch
+    from lightning_fit import LinearModel, fit_on_cpu
     from pytorch_lightning.loggers import WandbLogger
-    from torch.utils.data import DataLoader, TensorDataset
 
     from config_utils.ofc import OFC, OFCCallback
 
@@ -325,18 +300,6 @@ def test_callback_logs_once_through_wandb_logger(tmp_path: Path) -> None:
     ofc = OFC(cfg, ["lr"], tmp_path / "ofc.ini")
     seen_use_wandb: list[bool] = []
 
-    class Model(pl.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.layer = torch.nn.Linear(2, 1)
-
-        def training_step(self, batch: Any, batch_idx: int) -> Any:
-            x, y = batch
-            return torch.nn.functional.mse_loss(self.layer(x), y)
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.SGD(self.parameters(), lr=cfg.lr)
-
     class Submit(pl.Callback):
         def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
             seen_use_wandb.append(ofc.use_wandb)
@@ -344,21 +307,9 @@ def test_callback_logs_once_through_wandb_logger(tmp_path: Path) -> None:
                 assert ofc.submit({"lr": "0.25"}) == {}
 
     logger = WandbLogger(project="ofc-test", save_dir=str(tmp_path), offline=True)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=5,
-        logger=logger,
-        log_every_n_steps=1,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        callbacks=[Submit(), OFCCallback(ofc, lr_key="lr")],
-    )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            trainer.fit(Model(), DataLoader(TensorDataset(torch.randn(32, 2), torch.randn(32, 1))))
+        trainer = fit_on_cpu(LinearModel(lambda: cfg.lr), samples=32, max_steps=5, logger=logger,
+                             callbacks=[Submit(), OFCCallback(ofc, lr_key="lr")])
         assert logger.experiment.summary["args/lr"] == 0.25
         assert set(seen_use_wandb) == {False}  # paused during the fit ...
         assert ofc.use_wandb is True  # ... and restored after
