@@ -122,31 +122,30 @@ def _check_file_reader(path: Path) -> None:
         assert one_line(err.rstrip("\n")) and err.endswith("\n"), repr(err)
 
 
+def _check_file_text(name: str, text: str) -> None:
+    """``text`` saved as it is (no newline translation) as ``name`` in a fresh directory, then read."""
+    with _tmpdir() as d:
+        path = d / name
+        path.write_text(text, encoding="utf-8", newline="")
+        _check_file_reader(path)
+
+
 @FUZZ_CLI
 @given(ini_texts())
 def test_ini_reader(text: str) -> None:
-    with _tmpdir() as d:
-        path = d / "defaults.ini"
-        path.write_text(text, encoding="utf-8", newline="")
-        _check_file_reader(path)
+    _check_file_text("defaults.ini", text)
 
 
 @FUZZ_CLI
 @given(st.one_of(ini_texts(), st.text(hostile_char, max_size=200)))
 def test_toml_reader(text: str) -> None:
-    with _tmpdir() as d:
-        path = d / "config.toml"
-        path.write_text(text, encoding="utf-8", newline="")
-        _check_file_reader(path)
+    _check_file_text("config.toml", text)
 
 
 @FUZZ_CLI
 @given(st.one_of(json_values.map(json.dumps), st.text(hostile_char, max_size=200), ini_texts()))
 def test_yaml_reader(text: str) -> None:
-    with _tmpdir() as d:
-        path = d / "config.yaml"
-        path.write_text(text, encoding="utf-8", newline="")
-        _check_file_reader(path)
+    _check_file_text("config.yaml", text)
 
 
 @FUZZ_CLI
@@ -158,10 +157,7 @@ def test_yaml_reader(text: str) -> None:
     )
 )
 def test_json_reader(text: str) -> None:
-    with _tmpdir() as d:
-        path = d / "config.json"
-        path.write_text(text, encoding="utf-8", newline="")
-        _check_file_reader(path)
+    _check_file_text("config.json", text)
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml", ".toml", ".ini"])
