@@ -167,6 +167,23 @@ def test_omitted_values_keep_the_lower_layer(
     assert prov["name"].startswith("defaults.ini:") and prov["seed"] == "cli:--seed"
 
 
+def _train_example(server: GraphQLServer, tmp_path: Path, run: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python examples/train.py --config-file defaults.ini --wandb-config RUN ARGS`` in
+    ``tmp_path``, against the fake W&B ``server``; ``defaults.ini`` sets ``seed = 3``."""
+    ini = tmp_path / "defaults.ini"
+    ini.write_text("[DEFAULTS]\nseed = 3\n")
+    env = {**os.environ, "WANDB_BASE_URL": server.url, "WANDB_API_KEY": "x" * 40, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "train.py"), "--config-file", str(ini), "--wandb-config", run, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def test_train_example_with_a_pasted_run_url(server: GraphQLServer, tmp_path: Path) -> None:
     """``python train.py --wandb-config https://wandb.ai/E/P/runs/ID?workspace=user-x``."""
     server.add_run(
@@ -181,34 +198,8 @@ def test_train_example_with_a_pasted_run_url(server: GraphQLServer, tmp_path: Pa
             "max_steps": 3,
         },
     )
-    ini = tmp_path / "defaults.ini"
-    ini.write_text("[DEFAULTS]\nseed = 3\n")
-    env = {
-        **os.environ,
-        "WANDB_BASE_URL": server.url,
-        "WANDB_API_KEY": "x" * 40,
-        "PYTHONPATH": str(ROOT),
-    }
     url = "https://wandb.ai/ent/flows-demo/runs/tr41n?workspace=user-x"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "train.py"),
-            "--config-file",
-            str(ini),
-            "--wandb-config",
-            url,
-            "--print-config",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    done = _train_example(server, tmp_path, url, "--print-config", "--format", "json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["config"]["loss"] == {"lam": 2.0, "module": {"_type": "HuberConfig", "delta": 0.5}}
@@ -218,26 +209,7 @@ def test_train_example_with_a_pasted_run_url(server: GraphQLServer, tmp_path: Pa
 
 
 def test_train_example_with_a_missing_run_exits_2(server: GraphQLServer, tmp_path: Path) -> None:
-    env = {**os.environ, "WANDB_BASE_URL": server.url, "WANDB_API_KEY": "x" * 40}
-    ini = tmp_path / "defaults.ini"
-    ini.write_text("[DEFAULTS]\nseed = 3\n")
-    script = str(ROOT / "examples" / "train.py")
-    done = subprocess.run(
-        [
-            sys.executable,
-            script,
-            "--config-file",
-            str(ini),
-            "--wandb-config",
-            "ent/flows-demo/gone",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    done = _train_example(server, tmp_path, "ent/flows-demo/gone")
     assert done.returncode == 2
     assert done.stderr == (
         f"train.py: error: wandb:ent/flows-demo/gone: run not found on {server.url}\n"
