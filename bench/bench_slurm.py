@@ -35,15 +35,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src" / "test"))
+import trivial_sweep  # noqa: E402
 from common import Contender, bench_env, format_table, run_alternating  # noqa: E402
-from trivial_sweep import (  # noqa: E402
-    add_options,
-    check_floor,
-    flow_sweep,
-    per_trial,
-    write_results,
-    write_trivial,
-)
 
 
 def floor(work: Path, trials: int) -> None:
@@ -60,20 +53,20 @@ def floor(work: Path, trials: int) -> None:
     while subprocess.run(["squeue", "--noheader", f"--name={name}"], capture_output=True, text=True,
                          check=True).stdout.strip():
         time.sleep(0.2)
-    check_floor(runs, trials)
+    trivial_sweep.check_floor(runs, trials)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=2)
-    add_options(ap)
+    trivial_sweep.add_options(ap)
     args = ap.parse_args()
     if args._floor is not None:
         floor(args._floor, args.trials)
         return 0
     if args._sweep is not None:
-        flow_sweep(args._sweep, args._done, ["--engine", "slurm"])
+        trivial_sweep.flow_sweep(args._sweep, args._done, ["--engine", "slurm"])
         return 0
 
     import slurm_cluster
@@ -87,7 +80,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-slurm-") as tmp:
             work = Path(tmp)
             os.chmod(work, 0o755)
-            spec = write_trivial(work, args.trials, centre=10)
+            spec = trivial_sweep.write_trivial(work, args.trials, centre=10)
             me = [sys.executable, str(Path(__file__).resolve())]
             n = args.trials
             contenders = [
@@ -109,7 +102,7 @@ def main() -> int:
     print(format_table(results, {"floor": "sbatch --wrap loop (floor)"}, title=f"{n} trivial trials on SLURM"))
     base, sweep, dry = (results[c] for c in ("sbatch --wrap loop (floor)", "flow_sweep --engine slurm",
                                              "flow_sweep, nothing to do"))
-    summary = per_trial(base, sweep, dry, n)
+    summary = trivial_sweep.per_trial(base, sweep, dry, n)
     if summary:
         per_floor, per_sweep = summary["floor_per_trial_s"], summary["sweep_per_trial_s"]
         print()
@@ -122,7 +115,7 @@ def main() -> int:
         for r in (base, sweep, dry):
             if r.error:
                 print(f"{r.name}: {r.error}")
-    write_results(args.json, results, summary)
+    trivial_sweep.write_results(args.json, results, summary)
     return 0
 
 

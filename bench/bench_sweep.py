@@ -36,15 +36,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import trivial_sweep  # noqa: E402
 from common import Contender, bench_env, format_table, run_alternating  # noqa: E402
-from trivial_sweep import (  # noqa: E402
-    add_options,
-    check_floor,
-    flow_sweep,
-    per_trial,
-    write_results,
-    write_trivial,
-)
 
 TRIVIAL_HYDRA = '''"""The same trial as a Hydra app (structured config)."""
 from dataclasses import dataclass
@@ -74,7 +67,7 @@ if __name__ == "__main__":
 
 def write_programs(work: Path, trials: int) -> Path:
     (work / "trivial_hydra.py").write_text(TRIVIAL_HYDRA)
-    return write_trivial(work, trials, centre=100)
+    return trivial_sweep.write_trivial(work, trials, centre=100)
 
 
 def floor(work: Path, trials: int, parallel: int) -> None:
@@ -94,7 +87,7 @@ def floor(work: Path, trials: int, parallel: int) -> None:
                                         env=env, stdout=subprocess.DEVNULL, cwd=work))
     for p in running:
         p.wait()
-    check_floor(runs, trials)
+    trivial_sweep.check_floor(runs, trials)
 
 
 def main() -> int:
@@ -102,13 +95,13 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--parallel", type=int, default=2)
-    add_options(ap)
+    trivial_sweep.add_options(ap)
     args = ap.parse_args()
     if args._floor is not None:
         floor(args._floor, args.trials, args.parallel)
         return 0
     if args._sweep is not None:
-        flow_sweep(args._sweep, args._done, ["--parallel", str(args.parallel)])
+        trivial_sweep.flow_sweep(args._sweep, args._done, ["--parallel", str(args.parallel)])
         return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
@@ -137,7 +130,7 @@ def main() -> int:
     print()
     print(format_table(results, {"floor": "bare loop (floor)"}, title=f"{n} trivial trials"))
     base, sweep, dry = (results[c] for c in ("bare loop (floor)", "flow_sweep", "flow_sweep, nothing to do"))
-    summary = per_trial(base, sweep, dry, n)
+    summary = trivial_sweep.per_trial(base, sweep, dry, n)
     if summary:
         per_floor, per_sweep = summary["floor_per_trial_s"], summary["sweep_per_trial_s"]
         summary.update(sweep_overhead_per_trial_ms=(per_sweep - per_floor) * 1000,
@@ -153,7 +146,7 @@ def main() -> int:
                 print(f"{name}: {r.median / n * 1000:.0f} ms per trial, {n / r.median:.1f} trials/s")
         verdict = "PASS" if per_sweep / per_floor <= 1.1 else "FAIL"
         print(f"{verdict}: flow_sweep per-trial time {per_sweep / per_floor:.2f} x the bare loop (target <= 1.10)")
-    write_results(args.json, results, summary)
+    trivial_sweep.write_results(args.json, results, summary)
     return 0
 
 
