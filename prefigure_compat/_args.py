@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import configparser
 import copy
-import json
 import sys
 from ast import literal_eval
 from collections.abc import Callable, Sequence
@@ -28,13 +27,6 @@ RESERVED_KEYS = ("wandb_config", "config_file")
 
 #: config file suffixes prefigure knows, also the ones ``parse_imports`` follows.
 CONFIG_SUFFIXES = (".ini", ".json", ".gin")
-
-# config_utils' one boolean vocabulary (config_utils.convert) plus the single letters prefigure
-# users type; spelled out here to keep this module's imports to the standard library.
-# test_compat_fixes checks that these stay a superset of config_utils' words.
-_TRUE = frozenset({"true", "yes", "on", "1"} | {"y", "t"})
-_FALSE = frozenset({"false", "no", "off", "0"} | {"n", "f"})
-
 
 def _source_error(message: str) -> Exception:
     """A ``config_utils`` SourceError, imported only when something went wrong."""
@@ -180,13 +172,12 @@ def _read_ini(config_file: str) -> tuple[dict[str, Any], list[str]]:
 
 
 def _read_json(config_file: str) -> dict[str, Any]:
-    text = _read_text(config_file)
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _source_error(
-            f"{config_file}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})"
-        ) from None
+    """The house's JSON reader (``config_utils.readers.load_json``): a key given twice, nesting
+    deeper than any config or a document of millions of values is one line naming the file,
+    never the last value silently winning or a ``RecursionError``."""
+    from config_utils.readers import load_json
+
+    config = load_json(_read_text(config_file), where=config_file)  # a ReadProblem: a SourceError
     if not isinstance(config, dict):
         raise _source_error(
             f"{config_file}: expected a JSON object of settings at the top level, "
@@ -302,7 +293,13 @@ def _scan_defaults(lines: Sequence[str]) -> tuple[dict[str, str], dict[str, int]
 
 
 def _parse_bool(text: str) -> bool:
-    """``--flag False`` is False (prefigure's ``bool('False')`` made it True)."""
+    """``--flag False`` is False (prefigure's ``bool('False')`` made it True).
+
+    The words are config_utils' one boolean vocabulary (``config_utils.convert``), so a script
+    moved from prefigure_compat to ``config_utils.cli`` takes the same ones.
+    """
+    from config_utils.convert import _FALSE, _TRUE
+
     lowered = text.strip().lower()
     if lowered in _TRUE:
         return True

@@ -1,0 +1,100 @@
+"""Each job done by one piece of code: where a second copy had drifted, the user saw it.
+
+- prefigure_compat's ``--flag WORD`` takes config_utils' boolean words, no others, and its
+  ``.json`` config files go through the house's JSON reader (a key given twice or absurd
+  nesting is one line naming the file, exit 2) (docs/prefigure-differences.md);
+- the OFC Lightning callback asks ``tracker_of`` which tracker a logger belongs to, as
+  ``push_config`` does (docs/live-control.md);
+- a local sweep trial's end is reported as it was: ``sys.exit(130)`` is exit status 130, a
+  SIGKILL is signal 9, while the controller watches and when a later controller reads the
+  trial's ``exit.json`` (docs/sweeps.md).
+
+(``flow_plot``'s command line, read by tyro like the other console scripts, is tested with
+them in ``test_console_look.py``.)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import prefigure_compat
+from config_utils.convert import _FALSE, _TRUE
+
+
+def _args(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], argv: list[str]) -> Any:
+    """``prefigure_compat.get_all_args()`` of a script ``train.py`` run in ``tmp_path``."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["train.py", *argv])
+    return prefigure_compat.get_all_args()
+
+
+def _refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+             files: dict[str, str], argv: list[str]) -> str:
+    """The one line a refused command line printed (exit status 2, no traceback)."""
+    with pytest.raises(SystemExit) as info:
+        _args(tmp_path, monkeypatch, files, argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err, err
+    return err.splitlines()[-1]
+
+
+# ------------------------------------------------------------------ prefigure_compat: booleans
+@pytest.mark.parametrize("word", sorted(_TRUE | _FALSE))
+def test_prefigure_flag_takes_each_of_config_utils_boolean_words(
+    word: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for spelled in (word, word.upper()):
+        ns = _args(tmp_path, monkeypatch, {"defaults.ini": "[DEFAULTS]\nflag = True\n"}, ["--flag", spelled])
+        assert ns.flag is (word in _TRUE)
+
+
+@pytest.mark.parametrize("word", ["y", "t", "n", "f", "Y"])
+def test_prefigure_flag_refuses_what_config_utils_refuses(
+    word: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The single letters were prefigure_compat's own: ``--flag f`` on a script moved to
+    config_utils.cli would have stopped working. One vocabulary, so it is refused here too."""
+    line = _refused(tmp_path, monkeypatch, capsys, {"defaults.ini": "[DEFAULTS]\nflag = True\n"},
+                    ["--flag", word])
+    assert line == f"train.py: error: argument --flag: expected True or False, got {word!r}"
+
+
+# ------------------------------------------------------------------ prefigure_compat: JSON files
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"lr": 0.1,\n "lr": 0.2}', "c.json: key 'lr' is given twice in one object"),
+        ('{"a": ' + "[" * 150 + "]" * 150 + "}", "c.json: nested deeper than 100 levels"),
+        ('{"a": ' + "[" * 5000 + "]" * 5000 + "}", "c.json: nested deeper than 100 levels"),
+        ('{"a": 1,\n "b": }', "c.json:2: not valid JSON: Expecting value"),
+    ],
+    ids=["duplicate-key", "deep", "deeper-than-the-recursion-limit", "syntax"],
+)
+def test_prefigure_json_config_is_read_by_the_house_reader(
+    text: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """prefigure's bare ``json.loads`` let the second ``lr`` win without a word."""
+    line = _refused(tmp_path, monkeypatch, capsys, {"c.json": text}, ["--config-file", "c.json"])
+    assert line.startswith(f"train.py: error: {message}"), line
+
+
+def test_prefigure_imported_json_file_names_the_import_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = {"defaults.ini": "[DEFAULTS]\nmodel = 'model.json'\nimports = 'model'\n",
+             "model.json": '{"width": 8, "width": 16}'}
+    line = _refused(tmp_path, monkeypatch, capsys, files, [])
+    assert line == ("train.py: error: imports: model = 'model.json': model.json: key 'width' is given "
+                    "twice in one object")
+
+
+def test_prefigure_json_config_still_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ns = _args(tmp_path, monkeypatch, {"c.json": '{"lr": 0.1, "layers": [1, 2], "name": "r"}'},
+               ["--config-file", "c.json", "--lr", "0.5"])
+    assert (ns.lr, ns.layers, ns.name) == (0.5, [1, 2], "r")
