@@ -18,11 +18,12 @@ anything else, register your own callback::
     trainer = Trainer(callbacks=[OFCCallback(ofc, every_n_steps=10, lr_key="optim.lr")])
 
 Changes are logged through the trainer's loggers as ``args/<key>`` (numbers and booleans;
-loggers write on rank 0 only). When a ``WandbLogger`` is among them, the OFC's own direct
-W&B logging is switched off during the fit so each change is logged once. An ``MLFlowLogger``
-also gets every other change (text, paths, lists, enums) as the tag ``args/<key>``: MLflow
+loggers write on rank 0 only). When a W&B logger is among them, the OFC's own direct W&B
+logging is switched off during the fit so each change is logged once. An MLflow logger also
+gets every other change (text, paths, lists, enums) as the tag ``args/<key>``: MLflow
 params never change and its metrics are numbers only, while a tag holds the latest value
-(the OFC history file keeps them all).
+(the OFC history file keeps them all). Which tracker a logger belongs to is
+:func:`config_utils.sources.trackers.tracker_of`'s answer, the one ``push_config`` acts on.
 
 What the module logs with ``self.log`` (the trainer's ``callback_metrics``) is appended to the
 OFC's metrics file every ``metrics_every_n_steps`` steps (default: the trainer's
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..sources.trackers import tracker_of
 from .core import OFC
 
 if TYPE_CHECKING:
@@ -116,7 +118,7 @@ class OFCCallback(_Callback):
     # -- Lightning hooks
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._trainer = trainer
-        if self.log and any(_is_wandb_logger(lg) for lg in trainer.loggers):
+        if self.log and any(tracker_of(lg) == "wandb" for lg in trainer.loggers):
             self._saved_use_wandb = self.ofc.use_wandb
             self.ofc.use_wandb = False
 
@@ -174,7 +176,7 @@ class OFCCallback(_Callback):
             others = {k: v for k, v in changes.items() if f"args/{k}" not in metrics}
             if others and trainer.is_global_zero:
                 for logger in trainer.loggers:
-                    if _is_mlflow_logger(logger):
+                    if tracker_of(logger) == "mlflow":
                         from ..sources import mlflow as mlflow_source
 
                         mlflow_source.log_changes(
@@ -194,16 +196,3 @@ class OFCCallback(_Callback):
             sched = config.scheduler
             if hasattr(sched, "base_lrs"):
                 sched.base_lrs = [lr for _ in sched.base_lrs]
-
-
-def _is_wandb_logger(logger: Any) -> bool:
-    try:
-        from pytorch_lightning.loggers import WandbLogger
-    except ImportError:  # pragma: no cover - ships with Lightning
-        return False
-    return isinstance(logger, WandbLogger)
-
-
-def _is_mlflow_logger(logger: Any) -> bool:
-    """By class name, so that checking never imports mlflow."""
-    return any(c.__name__ == "MLFlowLogger" for c in type(logger).__mro__)

@@ -98,3 +98,68 @@ def test_prefigure_json_config_still_reads(tmp_path: Path, monkeypatch: pytest.M
     ns = _args(tmp_path, monkeypatch, {"c.json": '{"lr": 0.1, "layers": [1, 2], "name": "r"}'},
                ["--config-file", "c.json", "--lr", "0.5"])
     assert (ns.lr, ns.layers, ns.name) == (0.5, [1, 2], "r")
+
+
+# ------------------------------------------------------------------ OFC Lightning callback
+@pytest.mark.slow
+def test_ofc_callback_tells_trackers_apart_as_push_config_does(tmp_path: Path) -> None:
+    """The OFC switches its own W&B logging off while a W&B logger logs its changes. Which
+    logger is W&B's is ``tracker_of``'s answer, as for ``push_config``: by the class's name and
+    module, so a project's own ``WandbLogger`` counts (the callback's own ``isinstance`` test
+    missed it, and each change was logged to W&B twice)."""
+    from dataclasses import dataclass
+
+    import pytorch_lightning as pl
+    from pytorch_lightning.loggers import CSVLogger, Logger, MLFlowLogger
+    from pytorch_lightning.loggers import WandbLogger as LightningWandbLogger
+
+    from config_utils.ofc import OFC, OFCCallback
+    from config_utils.sources.trackers import tracker_of
+
+    class WandbLogger(Logger):
+        """A project's own W&B logger for Lightning (forwards to ``wandb.log``)."""
+
+        @property
+        def name(self) -> str:
+            return "wandb"
+
+        @property
+        def version(self) -> str:
+            return "0"
+
+        def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+            import wandb
+
+            if wandb.run is not None:
+                wandb.log(metrics, step=step)
+
+    @dataclass
+    class Cfg:
+        lr: float = 0.1
+
+    loggers = {
+        "lightning's WandbLogger": LightningWandbLogger(offline=True, save_dir=str(tmp_path)),
+        "a project's WandbLogger": WandbLogger(),
+        "MLFlowLogger": MLFlowLogger(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}"),
+        "CSVLogger": CSVLogger(str(tmp_path / "csv")),
+    }
+    seen = {}
+    for label, logger in loggers.items():
+        trainer = pl.Trainer(logger=[logger], accelerator="cpu", devices=1, enable_progress_bar=False,
+                             enable_checkpointing=False, enable_model_summary=False)
+        with OFC(Cfg(), ["lr"], tmp_path / f"{len(seen)}.ini", use_wandb=True) as ofc:
+            callback = OFCCallback(ofc)
+            callback.setup(trainer, pl.LightningModule(), "fit")
+            during = ofc.use_wandb
+            callback.teardown(trainer, pl.LightningModule(), "fit")
+            assert ofc.use_wandb is True  # given back after the fit
+        seen[label] = (tracker_of(logger), during)
+    assert seen == {
+        "lightning's WandbLogger": ("wandb", False),
+        "a project's WandbLogger": ("wandb", False),
+        "MLFlowLogger": ("mlflow", True),
+        "CSVLogger": (None, True),
+    }
