@@ -6,8 +6,7 @@ Why it is built this way:
   ``config_utils.report`` and the OFC Lightning callback append, in the one format of
   :mod:`config_utils.sweep.report`) and the markers from the OFC history file (applied changes
   only: a rejected edit is never in it). A page reload, a GUI relaunch or a new process shows
-  the same plot, and a run directory can be plotted after the run (``python -m
-  config_utils.ofc.plot RUN_DIR``).
+  the same plot, and a run directory can be plotted after the run (``flow_plot RUN_DIR``).
 * **Bounded, whatever the run's length.** Each metric is kept as at most ``2 * BUCKETS`` min/max
   buckets over the step axis; when the steps outgrow them, neighbouring buckets merge (the
   bucket width doubles). A point costs O(1), memory is constant, and drawing a run of ten
@@ -23,8 +22,6 @@ Why it is built this way:
   :meth:`RunPlot.export_png` draws the same buckets and markers with matplotlib for a PNG
   beside the run record.
 """
-
-from __future__ import annotations
 
 import errno
 import html
@@ -76,7 +73,7 @@ class _Bucket:
             self.high = (step, value)
         self.count += 1
 
-    def merge(self, other: _Bucket) -> None:
+    def merge(self, other: "_Bucket") -> None:
         self.first = min(self.first, other.first, key=lambda p: p[0])
         self.last = max(self.last, other.last, key=lambda p: p[0])
         self.low = min(self.low, other.low, key=lambda p: p[1])
@@ -529,24 +526,52 @@ def _tick(value: float) -> str:
 
 
 # ---------------------------------------------------------------------- command line
-def main(argv: list[str] | None = None) -> int:
-    """``python -m config_utils.ofc.plot RUN_DIR [--out PNG]``: the PNG of a run, on demand.
+# (this module has no ``from __future__ import annotations``: tyro reads the options
+# dataclass's annotations, which name tyro's markers defined inside ``_args_type``)
+PROG = "flow_plot"
 
-    A mistake (no such directory, nothing reported in it) is one line and exit status 2.
+
+def _args_type() -> type:
+    """The command line as a dataclass, read by tyro as ``flow_sweep``'s is (one help layout and
+    one refusal form for the console scripts); built on demand because it needs tyro."""
+    from typing import Annotated
+
+    import tyro
+
+    def arg(metavar: str, hint: str | None = None) -> Any:
+        return tyro.conf.arg(metavar=metavar, help_behavior_hint=hint)
+
+    @dataclass
+    class PlotArgs:
+        """Draw a run's metrics and its applied OFC changes as a PNG.
+
+        The curves come from RUN_DIR/metrics.jsonl, the markers from the OFC history file;
+        during the run or after it. Exit status: 0 with the PNG's path printed, 2 for a mistake.
+        """
+
+        run_dir: Annotated[tyro.conf.Positional[Path], arg("RUN_DIR")]
+        """The run directory (holds metrics.jsonl)."""
+        out: Annotated[Path | None, arg("PNG", "(default: RUN_DIR/ofc-plot.png)")] = None
+        """Where the PNG goes."""
+        history: Annotated[Path | None, arg("FILE", "(default: RUN_DIR/ofc-history.jsonl)")] = None
+        """The OFC history file whose applied changes are marked."""
+
+    return PlotArgs
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Console entry point ``flow_plot RUN_DIR [--out PNG]`` (also ``python -m
+    config_utils.ofc.plot``): the PNG of a run, on demand.
+
+    tyro refuses what it parses (an unknown option, no RUN_DIR) in its own form, exit 2; a
+    mistake this command names itself (no such directory, nothing reported in it, no
+    matplotlib, a PNG that cannot be written) is one line ``PROG: error: ...``, exit 2.
     """
-    import argparse
     import sys
 
-    prog = "python -m config_utils.ofc.plot"
-    parser = argparse.ArgumentParser(
-        prog=prog, description="Draw a run's metrics and its applied OFC changes as a PNG."
-    )
-    parser.add_argument("run_dir", type=Path, help="the run directory (holds metrics.jsonl)")
-    parser.add_argument("--out", type=Path, default=None, help="default: RUN_DIR/ofc-plot.png")
-    parser.add_argument(
-        "--history", type=Path, default=None, help="default: RUN_DIR/ofc-history.jsonl"
-    )
-    args = parser.parse_args(argv)
+    import tyro
+
+    args: Any = tyro.cli(_args_type(), args=argv, prog=prog, config=(tyro.conf.FlagCreatePairsOff,))
     run_dir: Path = args.run_dir
     metrics = run_dir / "metrics.jsonl"
     problem = ""
@@ -554,6 +579,13 @@ def main(argv: list[str] | None = None) -> int:
         problem = f"{run_dir}: not a directory (give the run directory)"
     elif not metrics.is_file():
         problem = f"{run_dir}: holds no metrics.jsonl file (nothing was reported in this run)"
+    else:
+        from ..extras import MissingExtraError, require
+
+        try:
+            require("matplotlib", "sweep", feature="drawing the PNG")
+        except MissingExtraError as exc:
+            problem = str(exc)
     if problem:
         print(f"{prog}: error: {problem}", file=sys.stderr)
         return 2
@@ -568,4 +600,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(prog="python -m config_utils.ofc.plot"))

@@ -1,7 +1,7 @@
-"""The three console scripts look like one tool (docs/cli.md, docs/sweeps.md).
+"""The four console scripts look like one tool (docs/cli.md, docs/sweeps.md, docs/live-control.md).
 
-``flow_init``, ``flow_create`` and ``flow_sweep`` all read their command line with tyro from an
-options dataclass, so a user meets one help layout (tyro's boxes on a UTF-8 stream, plain
+``flow_init``, ``flow_create``, ``flow_sweep`` and ``flow_plot`` all read their command line with
+tyro from an options dataclass, so a user meets one help layout (tyro's boxes on a UTF-8 stream, plain
 rules otherwise, ``(default: ...)``, named metavars), one refusal form for what tyro parses
 (tyro's box with the did-you-mean and the help pointer, exit 2) and one line
 ``PROG: error: ...`` (exit 2) for the mistakes the script names itself.
@@ -52,8 +52,8 @@ def run_script(name: str, *args: str, columns: int = 80, encoding: str = "utf-8"
                                        done.stderr.decode(encoding))
 
 
-def test_the_three_console_scripts_are_the_ones_looked_at() -> None:
-    assert set(SCRIPTS) == {"flow_init", "flow_create", "flow_sweep"}
+def test_the_four_console_scripts_are_the_ones_looked_at() -> None:
+    assert set(SCRIPTS) == {"flow_init", "flow_create", "flow_sweep", "flow_plot"}
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
@@ -79,7 +79,7 @@ def test_help_has_the_one_look(name: str, encoding: str) -> None:
 
 
 #: What each script requires, so that the refusal is about the unknown option alone.
-REQUIRED = {"flow_init": [], "flow_create": ["--name", "exp"], "flow_sweep": ["s.yaml"]}
+REQUIRED = {"flow_init": [], "flow_create": ["--name", "exp"], "flow_sweep": ["s.yaml"], "flow_plot": ["run"]}
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
@@ -103,6 +103,8 @@ def test_an_unknown_option_is_refused_in_tyros_form(name: str, tmp_path: Path) -
         ("flow_sweep", ["absent.yaml", "--count", "0"], "--count: expected a whole number from 1 to "),
         ("flow_sweep", ["absent.yaml", "--retries", "-1"],
          "--retries: expected a whole number from 0 to 100, got '-1'"),
+        ("flow_plot", ["absent"], "absent: not a directory (give the run directory)"),
+        ("flow_plot", ["."], ".: holds no metrics.jsonl file (nothing was reported in this run)"),
     ],
 )
 def test_the_scripts_own_refusals_are_one_line(name: str, args: list[str], message: str, tmp_path: Path) -> None:
@@ -159,6 +161,24 @@ def test_flow_sweep_ship_program_and_its_negation_exclude_each_other() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("╭─ Mutually exclusive arguments ─"), done.stderr
     assert "--ship-program and --no-ship-program are not allowed together" in done.stderr
+
+
+# ---------------------------------------------------------------------------- flow_plot
+
+
+def test_flow_plot_keeps_its_options_and_draws_the_png(tmp_path: Path) -> None:
+    """The options flow_plot had as an argparse script, under the same names, doing the same."""
+    text = run_script("flow_plot", "--help").stdout
+    for option in ("RUN_DIR", "--out PNG", "--history FILE"):
+        assert re.search(rf"│ {re.escape(option)}(\s|$)", text, re.M), option
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "loss": 1.0}\n{"step": 2, "loss": 0.5}\n')
+    (tmp_path / "h.jsonl").write_text('{"step": 2, "key": "lr", "old": 0.1, "new": 0.05, "source": "file"}\n')
+    done = run_script("flow_plot", str(tmp_path), "--out", str(tmp_path / "p.png"), "--history",
+                      str(tmp_path / "h.jsonl"))
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{tmp_path / 'p.png'}\n", "")
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    done = run_script("flow_plot", str(tmp_path))  # the default place, beside the run's files
+    assert (done.returncode, done.stdout) == (0, f"{tmp_path / 'ofc-plot.png'}\n"), done.stderr
 
 
 if __name__ == "__main__":
