@@ -15,7 +15,10 @@ them in ``test_console_look.py``.)
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +166,83 @@ def test_ofc_callback_tells_trackers_apart_as_push_config_does(tmp_path: Path) -
         "MLFlowLogger": ("mlflow", True),
         "CSVLogger": (None, True),
     }
+
+
+# ------------------------------------------------------------------ local sweep trials
+def _local_trial(tmp_path: Path, code: str) -> tuple[Any, Path]:
+    """Run ``python -c code`` as local sweep trial 0 to its end: ``(its Outcome, run dir)``."""
+    from config_utils.sweep.engines import TrialJob
+    from config_utils.sweep.engines.local import LocalEngine
+
+    run_dir = tmp_path / "trials" / "0000"
+    engine = LocalEngine(1)
+    job = TrialJob(0, [sys.executable, "-c", code], {"FLOWS_RUN_DIR": str(run_dir)}, tmp_path, run_dir)
+    engine.start(job)
+    try:
+        deadline = time.monotonic() + 60
+        outcomes: list[Any] = []
+        while not outcomes:
+            assert time.monotonic() < deadline, "the trial did not end"
+            outcomes = engine.poll(1.0)
+    finally:
+        engine.close()
+    return outcomes[0], run_dir
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("import sys; print('interrupted: saved a checkpoint'); sys.exit(130)", 130),
+        ("import sys; sys.exit(137)", 137),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", -signal.SIGKILL),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGINT)", -signal.SIGINT),
+        ("import sys; sys.exit(3)", 3),
+        ("pass", 0),
+    ],
+    ids=["exit-130", "exit-137", "sigkill", "sigint", "exit-3", "exit-0"],
+)
+def test_a_local_trial_is_reported_as_it_ended(tmp_path: Path, code: str, status: int) -> None:
+    """A program that calls ``sys.exit(130)`` exited with status 130; it was not killed by
+    SIGINT (the shell wrapper's ``$?`` could not tell the two apart). The same answer whether
+    the controller saw the end (``Popen.returncode``) or a later one reads ``exit.json``."""
+    from config_utils.sweep.state import read_exit_record
+
+    outcome, run_dir = _local_trial(tmp_path, code)
+    assert (outcome.exit_code, outcome.timed_out, outcome.stopped) == (status, False, False)
+    assert read_exit_record(run_dir) == (status, "")
+
+
+def test_exit_records_say_exit_status_or_signal(tmp_path: Path) -> None:
+    from config_utils.sweep.state import read_exit_record
+
+    cases = {
+        '{"exit": 130, "signal": null}\n': (130, ""),
+        '{"exit": null, "signal": 9}\n': (-9, ""),
+        '{"exit": 137}\n': (-9, ""),  # the earlier /bin/sh wrapper's record: 128 + N meant signal N
+        '{"exit": 130, "signal": 2}': (None, "not an exit record"),
+        '{"exit": null, "signal": null}': (None, "not an exit record"),
+        '{"exit": null, "signal": 0}': (None, "not an exit record"),
+        '{"exit": null, "signal": true}': (None, "not an exit record"),
+    }
+    for text, expected in cases.items():
+        (tmp_path / "exit.json").write_text(text)
+        code, problem = read_exit_record(tmp_path)
+        assert (code, problem.rpartition(": ")[2]) == expected, text
+
+
+def test_the_wrapper_never_writes_through_a_link_or_blocks_on_a_fifo(tmp_path: Path) -> None:
+    """The trial owns its run directory: an ``exit.json`` it left as a link to another file or
+    as a FIFO is not written through (the record is then missing: the trial runs again)."""
+    from config_utils.sweep.state import read_exit_record
+
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("mine\n")
+    code = (f"import os; os.symlink({str(target)!r}, os.path.join(os.environ['FLOWS_RUN_DIR'], 'exit.json'))")
+    outcome, run_dir = _local_trial(tmp_path / "link", code)
+    assert outcome.exit_code == 0 and target.read_text() == "mine\n"
+    code = "import os; os.mkfifo(os.path.join(os.environ['FLOWS_RUN_DIR'], 'exit.json'))"
+    started = time.monotonic()
+    outcome, run_dir = _local_trial(tmp_path / "fifo", code)
+    assert outcome.exit_code == 0 and time.monotonic() - started < 30
+    assert read_exit_record(run_dir)[0] is None
+    assert os.path.exists(run_dir / "exit.json")

@@ -3,9 +3,11 @@
 Each trial runs in its own session (``start_new_session``), so Ctrl-C at the terminal reaches
 only the controller, which then stops every trial's whole process group (a program's data
 loader workers included). Trials outlive a controller that is SIGKILLed, each under a wrapper
-that writes its exit status to ``RUN_DIR/exit.json``; the resumed sweep finds them by their
-``FLOWS_SWEEP_TRIAL`` and adopts them: waits for those still running, records those that
-ended (:mod:`config_utils.sweep.state`), so no trial runs twice.
+(:mod:`.local_wrapper`) that writes how it ended to ``RUN_DIR/exit.json`` and ends the same way,
+so ``Popen.returncode`` is the program's: ``sys.exit(130)`` is 130, death by SIGKILL is -9.
+The resumed sweep finds them by their ``FLOWS_SWEEP_TRIAL`` and adopts them: waits for those
+still running, records those that ended (:mod:`config_utils.sweep.state`), so no trial runs
+twice.
 """
 
 from __future__ import annotations
