@@ -44,11 +44,12 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def wait_for(pred: Callable[[], object], timeout: float = 90.0) -> None:
-    """Poll ``pred`` until it is true; fail the test after ``timeout`` seconds."""
+def wait_for(pred: Callable[[], object], timeout: float = 90.0, what: str = "") -> None:
+    """Poll ``pred`` until it is true; fail the test after ``timeout`` seconds, saying ``what``
+    it waited for."""
     deadline = time.monotonic() + timeout
     while not pred():
-        assert time.monotonic() < deadline, "timed out waiting"
+        assert time.monotonic() < deadline, f"timed out waiting for {what or 'a condition'}"
         time.sleep(0.02)
 
 

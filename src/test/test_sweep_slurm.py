@@ -10,7 +10,6 @@ written by the test), run by real SLURM jobs that submitit submits; nothing is m
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import os
@@ -19,19 +18,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import slurm_cluster
+from sweep_harness import FLOW_SWEEP, read_csv, wait_for, write_spec
+from sweep_harness import SWEEP_PROGRAM as PROGRAM
+from trial_marks import marks
 
-HERE = Path(__file__).resolve().parent
-PROGRAM = HERE / "sweep_program.py"
-FLOW_SWEEP = [sys.executable, "-m", "config_utils.sweep.cli"]
+from config_utils.sweep.engines.slurm import STOP_GRACE, warning_delay
+
 GRID_HEAD = "method: grid\nmetric: {name: loss, goal: minimize}\nparameters:\n"
-
-sys.path.insert(0, str(HERE))
-import slurm_cluster  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[slurm_cluster.Cluster]:
@@ -50,20 +48,9 @@ def cluster() -> Iterator[slurm_cluster.Cluster]:
         assert not slurm_cluster.job_processes(conf), "processes of SLURM jobs left running"
 
 
-def write_spec(tmp_path: Path, body: str, program: Path = PROGRAM, name: str = "s.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(f"program: {program}\n" + body)
-    return path
-
-
 def flow_sweep(args: list[object], cwd: Path, timeout: float = 150) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*FLOW_SWEEP, *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def journal(sweep_dir: Path) -> list[dict[str, object]]:
@@ -77,24 +64,18 @@ def squeue(*args: str) -> list[list[str]]:
     return [line.split("|") for line in out.splitlines() if line.strip()]
 
 
-def wait_for(cond: Callable[[], object], timeout: float = 90.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what or cond}")
-
-
-def marks(log: Path) -> tuple[dict[str, int], dict[str, int]]:
-    starts: dict[str, int] = {}
-    ends: dict[str, int] = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            kind, n, *_ = line.split()
-            target = starts if kind == "start" else ends
-            target[n] = target.get(n, 0) + 1
-    return starts, ends
+def diagnosis(cluster: slurm_cluster.Cluster, sweep_dir: Path) -> str:
+    """What a failed SLURM case needs to explain itself: every job's times as slurmctld has
+    them, its log (allocations, signals, requeues), submitit's logs and the trials' output."""
+    jobs = subprocess.run(["scontrol", "show", "job", "--oneliner"], capture_output=True, text=True).stdout
+    keep = ("JobId=", "JobState=", "Reason=", "Restarts=", "TimeLimit=", "SubmitTime=", "StartTime=", "EndTime=",
+            "ExitCode=")
+    parts = ["\n--- jobs (scontrol):"]
+    parts += [" ".join(f for f in line.split() if f.startswith(keep)) for line in jobs.splitlines()]
+    parts += ["--- slurmctld log (end):", cluster.log("slurmctld")[-2500:]]
+    for path in sorted((sweep_dir / "slurm").glob("*_log.*")) + sorted(sweep_dir.glob("trials/*/output.log")):
+        parts += [f"--- {path.relative_to(sweep_dir)} (end):", path.read_text(errors="replace")[-1500:]]
+    return "\n".join(parts)
 
 
 # ------------------------------------------------------------------------------ the cases
@@ -230,7 +211,7 @@ def test_detach_then_reattach_after_the_controller_was_killed(cluster: slurm_clu
     assert sorted(r["width"] for r in rows) == ["12", "16", "4", "8"]
     assert all(r["status"] == "complete" and not r["reruns"] for r in rows)
     starts, ends = marks(log)
-    assert starts == ends == {str(n): 1 for n in range(4)}  # every trial ran exactly once
+    assert {n: len(pids) for n, pids in starts.items()} == ends == {str(n): 1 for n in range(4)}  # every trial ran exactly once
     assert [e.get("jobs") for e in journal(sweep_dir) if "jobs" in e] == [ids]  # one submission in all
     again = flow_sweep(base, tmp_path)  # a finished sweep: nothing to do
     assert again.returncode == 0 and "submitted" not in again.stdout
@@ -294,30 +275,42 @@ if __name__ == "__main__":
 
 @pytest.mark.slow
 def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
-    """A 130-step Lightning trial (a second a step: more than its two-minute limit) with the
-    warning 100 s before the limit (SLURM looks every 30 s: the warning comes 20 to 50 s into
-    the job, while it trains): SLURM signals the job, submitit requeues it, the program is
-    stopped and later resumes from its last checkpoint in the same run directory (Lightning's
-    own restore, ``ckpt_path="last"``); the trial completes once, with its metric."""
+    """A 130-step Lightning trial (a second a step) asks for the warning 100 s before its limit.
+    Once it trains (its first checkpoint saved), its limit is cut, as an administrator can, to
+    the whole minutes that put the warning in the past but leave at least 40 s to run: SLURM,
+    which looks at limits every 30 s, warns the job at its next look, while it trains, however
+    long the program took to start on a loaded machine (with a fixed short limit a slow start
+    was warned before its first step and started over from step 0). submitit requeues the job;
+    the program is stopped and later resumes from its last checkpoint in the same run directory
+    (Lightning's own restore, ``ckpt_path="last"``); the trial completes once, with its metric."""
     program = tmp_path / "resumable.py"
     program.write_text(RESUMABLE)
     spec = write_spec(tmp_path, GRID_HEAD + "  steps: {value: 130}\n", program=program)
     sweep_dir = tmp_path / "sw"
+    run_dir = sweep_dir / "trials" / "0000"
     ctl = subprocess.Popen([*FLOW_SWEEP, str(spec), "--engine", "slurm", "--sweep-dir", str(sweep_dir),
-                            "--slurm-time", "2", "--slurm-option", "signal=USR2@100"],
+                            "--slurm-time", "10", "--slurm-option", "signal=USR2@100"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
                            env={**os.environ, "PYTHONUNBUFFERED": "1", "FLOWS_SLURM_STOP_GRACE": "3"})
     released: list[str] = []
+    cut = False
     try:
-        # SLURM holds a requeued job (reason BeginTime) for a while before it may start again;
-        # let it start at once, as an administrator can, so the test does not wait for that,
-        # with a longer limit, so the resumed run is not warned again before it ends (on a real
-        # cluster it would be, and go on the same way, a limit's worth at a time)
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 170
         while ctl.poll() is None and time.monotonic() < deadline:
+            if not cut and (run_dir / "checkpoints" / "last.ckpt").exists():
+                job = json.loads((run_dir / "slurm_job.json").read_text())
+                ran = time.time() - job["started"]
+                minutes = int((ran + 100) // 60)  # limit - 100 s <= now, limit >= now + 41 s
+                subprocess.run(["scontrol", "update", f"JobId={job['job_id']}", f"TimeLimit={minutes}"],
+                               check=True)
+                cut = True
+            # SLURM holds a requeued job (reason BeginTime) for a while before it may start again;
+            # let it start at once, as an administrator can, so the test does not wait for that,
+            # with a longer limit, so the resumed run is not warned again before it ends (on a real
+            # cluster it would be, and go on the same way, a limit's worth at a time)
             for job_id, state, reason, _ in squeue():
                 if state == "PENDING" and reason == "BeginTime":
-                    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now", "TimeLimit=5"],
+                    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now", "TimeLimit=10"],
                                    check=True)
                     released.append(job_id)
             time.sleep(0.5)
@@ -326,13 +319,14 @@ def test_trial_past_its_time_limit_is_requeued_and_resumes(cluster: slurm_cluste
         if ctl.poll() is None:
             ctl.kill()
             ctl.wait()
-    assert ctl.returncode == 0, out
-    assert released, out
+    why = out + diagnosis(cluster, sweep_dir)
+    assert ctl.returncode == 0, why
+    assert cut and released, why
     assert f"trial 0: SLURM requeued job {released[0]} (time limit or preemption; requeue 1)" in out
     rows = read_csv(sweep_dir / "results.csv")
     assert [(r["status"], r["reruns"]) for r in rows] == [("complete", "")]
     assert abs(float(rows[0]["loss"]) - 1 / 130) < 1e-6  # logged at the last of the 130 steps
-    run_dir = Path(rows[0]["run_dir"])
+    assert Path(rows[0]["run_dir"]) == run_dir
     log = (run_dir / "output.log").read_text()
     starts = [int(line.split()[-1]) for line in log.splitlines() if line.startswith("starting at step")]
     assert len(starts) == 2 and starts[0] == 0 and 0 < starts[1] < 130, log  # resumed, not restarted
@@ -379,6 +373,21 @@ def test_bad_slurm_options_are_one_line_and_exit_2(tmp_path: Path, extra: list[s
     lines = err.getvalue().splitlines()
     assert lines[-1] == f"flow_sweep: error: {message}", err.getvalue()
     assert not (tmp_path / "sw").exists()
+
+
+@pytest.mark.parametrize("minutes", [1, 2, 3, 5, 6, 10, 60, 24 * 60])
+def test_the_warning_leaves_time_to_stop_and_requeue(minutes: int) -> None:
+    """SLURM warns up to 30 s after the asked moment (it looks at limits every 30 s): at the
+    latest the warning must still leave 15 s before the limit (and, from 2 minutes up, the
+    program's whole stop grace), and at the earliest it must not come in the job's first 15 s,
+    while the program is still starting."""
+    delay = warning_delay(minutes)
+    latest = delay - 30  # seconds left before the limit when the warning comes last
+    assert latest >= 15, (minutes, delay)
+    if minutes >= 2:
+        assert latest >= STOP_GRACE, (minutes, delay)
+    assert minutes * 60 - delay >= 15, (minutes, delay)
+    assert warning_delay(0) == 90  # no limit: submitit's default, for preemption
 
 
 def test_retries_on_the_local_engine(tmp_path: Path) -> None:
@@ -476,4 +485,4 @@ def test_a_submission_the_controller_never_recorded_is_adopted_not_repeated(
     rows = read_csv(sweep_dir / "results.csv")
     assert sorted(r["status"] for r in rows) == ["complete", "complete"]
     starts, ends = marks(log)
-    assert starts == ends == {"0": 1, "1": 1}
+    assert {n: len(pids) for n, pids in starts.items()} == ends == {"0": 1, "1": 1}

@@ -188,6 +188,19 @@ def time_limit(settings: SlurmSettings, part: Partition) -> int:
     return part.default_time or part.max_time or 0
 
 
+def warning_delay(minutes: int) -> int:
+    """Seconds before a ``minutes`` limit (0: none) at which SLURM is asked to warn the job.
+
+    slurmctld looks at time limits every 30 s, so the warning comes between this many seconds
+    before the limit and 30 s later (measured on the test cluster; docs/slurm.md). The
+    program then needs its stop grace (``STOP_GRACE``) and the requeue a few seconds: 90 s for
+    limits of 6 minutes and more; half a shorter limit, and never under 45 s, so that even a
+    1-minute limit is warned 15 s or more before it ends."""
+    if minutes == 0 or minutes * 60 >= 4 * SIGNAL_DELAY:
+        return SIGNAL_DELAY
+    return max(45, minutes * 30)
+
+
 def executor(folder: Path, name: str, settings: SlurmSettings, part: Partition, parallel: int) -> Any:
     """A submitit executor with the trial's resources; ``parallel`` caps an array's running
     tasks (``--array=0-N%parallel``)."""
@@ -201,8 +214,7 @@ def executor(folder: Path, name: str, settings: SlurmSettings, part: Partition, 
     for opt in settings.options:
         key, value = parse_option(opt)
         extra[key] = value
-    # the warning signal: 90 s before the limit, or half of a short limit
-    delay = SIGNAL_DELAY if minutes == 0 or minutes * 60 >= 4 * SIGNAL_DELAY else max(10, minutes * 30)
+    delay = warning_delay(minutes)
     params: dict[str, Any] = dict(job_name=name, partition=part.name, time=minutes, signal_delay_s=delay,
                                   array_parallelism=max(1, parallel), stderr_to_stdout=True,
                                   additional_parameters=extra)
