@@ -203,7 +203,8 @@ def load_json(text: str, *, where: str | Path, duplicates: bool = False) -> Any:
     except ReadProblem:
         raise
     except json.JSONDecodeError as exc:
-        raise ReadProblem(where, "invalid", f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+        raise ReadProblem(where, "invalid", f"not valid JSON: {exc.msg} (column {exc.colno})",
+                          line=exc.lineno) from None
     except RecursionError:
         raise ReadProblem(where, "too-big", f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # an integer beyond Python's digit limit

@@ -319,11 +319,3 @@ def test_gui_has_a_widget_for_every_steerable_key(tmp_path: Path, monkeypatch: p
         demo = OFCGui(ofc._ofc).build()
     ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
     assert {f"ofc-field-{k}" for k in ["name", *keys]} <= ids
-
-
-def test_boolean_words_are_config_utils_words_plus_prefigures_letters() -> None:
-    from config_utils.convert import _FALSE, _TRUE
-    from prefigure_compat import _args
-
-    assert _args._TRUE - _TRUE == {"y", "t"} and _TRUE <= _args._TRUE
-    assert _args._FALSE - _FALSE == {"n", "f"} and _FALSE <= _args._FALSE

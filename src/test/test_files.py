@@ -267,7 +267,7 @@ def test_empty_files_are_empty_layers(tmp_path: Path) -> None:
     ("name", "text", "message"),
     [
         ("bad.ini", "[DEFAULTS]\nseed 3\n", "bad.ini:2: expected 'key = value' or '[section]', got 'seed 3'"),
-        ("bad.json", '{\n  "a": 1,\n}\n', "bad.json:3: not valid JSON: Expecting property name enclosed in double quotes"),
+        ("bad.json", '{\n  "a": 1,\n}\n', "bad.json:3: not valid JSON: Expecting property name enclosed in double quotes (column 1)"),
         ("bad.yaml", "a: [1, 2\nb: 3\n", "bad.yaml:2: not valid YAML: expected ',' or ']', but got ':'"),
         ("list.json", "[1, 2]", "list.json: expected a JSON mapping of keys at the top level, got list"),
         ("conf.txt", "a = 1", "{dir}/conf.txt: unsupported config file type '.txt'; expected .ini, .toml, .yaml, .yml or .json"),

@@ -147,7 +147,7 @@ def test_recover_settles_what_a_dead_controller_left(tmp_path: Path, grid_plan: 
         again = state.recover()
         assert [s.number for s in again] == [0]
         assert again[0].rerun == (f"the sweep process ended while it ran, and the trial did not finish "
-                                  f"({first.run_dir}/exit.json:1: not valid JSON: Expecting value)")
+                                  f"({first.run_dir}/exit.json:1: not valid JSON: Expecting value (column 1))")
         assert (sweep_dir / "trials" / "0000.attempt-1" / "exit.json").exists()  # kept, moved aside
         assert set(state.orphans) == {1} and state.orphans[1].pgid is None
         assert state.created == 2 and state.remaining_to_ask() == 1  # trial 1 is in the study now
