@@ -13,6 +13,7 @@ id) to the trial's ``attempts`` user attribute in the sweep's Optuna study.
 
 from __future__ import annotations
 
+import signal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,8 +33,20 @@ def process_failure(o: Outcome, timeout: float | None) -> str | None:
         last = next((ln.strip() for ln in reversed(o.tail) if ln.strip()), "")
         from .results import clip  # a trial's last line can be megabytes: kept bounded
 
-        return f"exit status {o.exit_code}" + (f": {clip(last)}" if last else "")
+        return ended_as(o.exit_code) + (f": {clip(last)}" if last else "")
     return None
+
+
+def ended_as(code: int | None) -> str:
+    """How a process ended, in words: ``exit status 3``, or ``killed by SIGKILL (signal 9)``
+    for ``-9`` (``subprocess``'s way of saying it died of a signal, which reads as a status)."""
+    if code is None or code >= 0:
+        return f"exit status {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"killed by signal {-code}"
+    return f"killed by {name} (signal {-code})"
 
 
 def attrs(state: SweepState, number: int) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from .check import Checked, check_spec
 from .engines import KILL_GRACE, OUTPUT_FILE, Outcome, TrialJob, visible_gpus
 from .hyperband import Brackets
 from .plan import PREVIEW_LIMIT, Plan, make_plan, vet_spec
-from .results import RESULTS_CSV, Row, clip, plots, rows, table, write_csv
-from .retries import retry
+from .results import RESULTS_CSV, Row, plots, rows, table, write_csv
+from .retries import process_failure, retry
 from .spec import Param, Spec, load_spec
 from .state import Started, SweepState, disk_problem, read_sweep_file, resolve_seed
 from .wandb_metrics import TrialMetrics
@@ -487,28 +487,27 @@ def _record(state: SweepState, w: _Watch, o: Outcome, metric: str, timeout: floa
             w.stop = str(decided.get("reason"))
     if w.stop is not None and not (o.exit_code == 0 and value is not None):
         return _record_stopped(state, w, o, history)
-    error: str | None = None
-    if o.error:
-        error = o.error
-    elif o.timed_out:
-        error = f"timed out after {timeout:g} s" if timeout is not None else "timed out"
-    elif o.exit_code != 0:
-        last = next((ln for ln in reversed(o.tail) if ln.strip()), "")
-        error = f"exit status {o.exit_code}" + (f": {clip(last.strip())}" if last else "")
-    elif value is None:
-        names = w.metrics.seen()
-        seen = f" (reported: {', '.join(names)})" if names else (
-            " (call config_utils.report(...), log it with self.log in Lightning, or with wandb.log"
-            + (": this trial's W&B run has no such value" if w.metrics.has_wandb_log() else
-               " in a W&B run that is not disabled") + ")")
-        error = f"exited 0 but never reported {metric!r}{seen}"
-    elif value != value or value in (float("inf"), float("-inf")):
-        error = f"{metric} is {value}"
+    error = process_failure(o, timeout) or _metric_problem(w, metric, value)
     result = {"exit": o.exit_code, "seconds": round(o.seconds, 3), "tail": o.tail, "node": o.node,
               "error": error, "metrics": metrics, "metric_source": w.metrics.source,
               "output": str(st.run_dir / OUTPUT_FILE)}
     status = state.finish(st.number, result, None if error else value)
     return status, value, error or ""
+
+
+def _metric_problem(w: _Watch, metric: str, value: float | None) -> str | None:
+    """Why a trial whose process ended well still failed: it never reported ``metric``, or
+    reported NaN or an infinity; None when ``value`` is a number to rank."""
+    if value is None:
+        names = w.metrics.seen()
+        seen = f" (reported: {', '.join(names)})" if names else (
+            " (call config_utils.report(...), log it with self.log in Lightning, or with wandb.log"
+            + (": this trial's W&B run has no such value" if w.metrics.has_wandb_log() else
+               " in a W&B run that is not disabled") + ")")
+        return f"exited 0 but never reported {metric!r}{seen}"
+    if not math.isfinite(value):
+        return f"{metric} is {value}"
+    return None
 
 
 def _record_stopped(state: SweepState, w: _Watch, o: Outcome, history: list[tuple[int | None, float]]

@@ -212,6 +212,29 @@ def test_a_local_trial_is_reported_as_it_ended(tmp_path: Path, code: str, status
     assert read_exit_record(run_dir) == (status, "")
 
 
+def test_results_say_killed_by_a_signal_or_the_exit_status(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The results table and CSV say how a failed trial ended in words: a program's own
+    ``sys.exit(130)`` is "exit status 130", a SIGKILL is "killed by SIGKILL (signal 9)"
+    (``subprocess``'s -9 read as a status misled), the same words a retry's line uses."""
+    from sweep_harness import read_csv, sweep_main, write_spec
+
+    program = tmp_path / "ends.py"
+    program.write_text(
+        "import os, signal, sys\nfrom dataclasses import dataclass\nimport config_utils\n\n"
+        "@dataclass\nclass C:\n    how: str = 'exit'\n\n"
+        "c = config_utils.cli(C, config_file=None)\nprint('last words', flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL) if c.how == 'kill' else sys.exit(130)\n")
+    spec = write_spec(tmp_path, "method: grid\nmetric: {name: loss}\nparameters:\n"
+                      "  how: {values: [exit, kill]}\n", program=program)
+    code, out, err = sweep_main([spec, "--sweep-dir", tmp_path / "sw", "--retries", "1"], capsys)
+    assert code == 1, out + err
+    rows = {r["how"]: r for r in read_csv(tmp_path / "sw" / "results.csv")}
+    assert rows["exit"]["error"] == "exit status 130: last words"
+    assert rows["kill"]["error"] == "killed by SIGKILL (signal 9): last words"
+    assert rows["kill"]["reruns"].startswith("retry 1 of 1: attempt 1 failed: killed by SIGKILL (signal 9)")
+
+
 def test_exit_records_say_exit_status_or_signal(tmp_path: Path) -> None:
     from config_utils.sweep.state import read_exit_record
 
