@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if result.dry_run or result.detached:
         return 0
-    return 0 if result.best is not None else 1
+    return 0 if result.completed else 1
 
 
 if __name__ == "__main__":

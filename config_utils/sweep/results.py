@@ -2,6 +2,10 @@
 
 Everything is read back from the Optuna study (not from the controller's memory), so the
 same results come out after a resume, and ``flow_sweep --results DIR`` could be a re-read.
+
+A sweep whose spec has no metric (grid and random may leave it out) has nothing to rank or
+plot: its trials are listed in trial order with their status, ``results.csv`` gets a column
+for each metric the trials reported instead of the sweep's metric, and there are no plots.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def clip(text: str, limit: int = ERROR_LIMIT) -> str:
     return text[: max(0, limit - 40)] + note
 
 
-def bounded_result(result: dict[str, Any], metric: str) -> dict[str, Any]:
+def bounded_result(result: dict[str, Any], metric: str | None) -> dict[str, Any]:
     """A trial's result as the study keeps it: error, output tail and metric names bounded.
 
     What a trial wrote is data, never trusted: a 50 MB last line, a million metric names or a
@@ -62,7 +66,7 @@ def bounded_result(result: dict[str, Any], metric: str) -> dict[str, Any]:
     out["tail"] = kept[::-1]
     metrics = out.get("metrics")
     if isinstance(metrics, dict):
-        names = ([metric] if metric in metrics else []) + [k for k in metrics if k != metric]
+        names = ([metric] if metric is not None and metric in metrics else []) + [k for k in metrics if k != metric]
         out["metrics"] = {clip(str(k), 200): _finite_or_text(metrics[k]) for k in names[:METRICS_LIMIT]}
     return out
 
@@ -89,13 +93,16 @@ class Row:
     reruns: list[str] = field(default_factory=list)
     run_dir: str = ""
     adopted: str = ""  # why this controller took the trial over from one that died
+    metrics: dict[str, Any] = field(default_factory=dict)  # the last value of each reported metric
 
 
 def rows(state: SweepState) -> list[Row]:
     """Every trial of the sweep, best first: completed by the metric (the goal decides the
-    order), then failed, then unfinished, each by trial number."""
+    order), then failed, then unfinished, each by trial number. Without a metric: in trial
+    order, and no trial has a value (a complete one's value in the study is a stand-in)."""
     from .state import trial_dir
 
+    spec = state.plan.checked.spec
     out: list[Row] = []
     for t in state.trials():
         res = t.user_attrs.get("result") or {}
@@ -108,13 +115,16 @@ def rows(state: SweepState) -> list[Row]:
                   "PRUNED": "stopped"}.get(t.state.name, "waiting")
         out.append(Row(
             number=t.number, status=status,
-            value=t.value if status in ("complete", "stopped") else None,
+            value=t.value if status in ("complete", "stopped") and spec.metric is not None else None,
             values=values,
             seconds=res.get("seconds"), exit=res.get("exit"), error=res.get("error") or "",
             node=res.get("node", ""), reruns=list(t.user_attrs.get("reruns", [])),
             run_dir=str(trial_dir(state.dir, t.number)), adopted=t.user_attrs.get("adopted") or "",
+            metrics=dict(res.get("metrics") or {}),
         ))
-    sign = -1.0 if state.plan.checked.spec.goal == "maximize" else 1.0
+    if spec.metric is None:
+        return sorted(out, key=lambda r: r.number)
+    sign = -1.0 if spec.goal == "maximize" else 1.0
     rank = {"complete": 0, "stopped": 1, "failed": 2, "running": 3, "waiting": 4}
 
     def key(r: Row) -> tuple[int, float, int]:
@@ -130,20 +140,22 @@ def _cell(v: Any) -> str:
 
 
 def table(result_rows: list[Row], plan: Plan, limit: int | None = None) -> str:
-    """A fixed-width table: rank, trial, metric, swept values, seconds, note."""
-    spec = plan.checked.spec
+    """A fixed-width table: rank, trial, metric, swept values, seconds, note (without a
+    metric: trial, status, swept values, seconds, note)."""
+    metric = plan.checked.spec.metric
     keys = [p.key for p in plan.swept]
-    head = ["#", "trial", spec.metric, *keys, "seconds", "note"]
+    head = (["#", "trial", metric] if metric is not None else ["trial", "status"]) + [*keys, "seconds", "note"]
     body: list[list[str]] = []
     shown = result_rows if limit is None else result_rows[:limit]
     for i, r in enumerate(shown, 1):
         note = r.error if r.status in ("failed", "stopped") else ("" if r.status == "complete" else r.status)
         if r.reruns:
             note = (note + "; " if note else "") + f"re-run ({len(r.reruns)}x)"
+        lead = ([str(i) if r.status == "complete" else "-", str(r.number),
+                 _cell(r.value) if r.value is not None else r.status] if metric is not None
+                else [str(r.number), r.status])
         body.append([
-            str(i) if r.status == "complete" else "-", str(r.number),
-            _cell(r.value) if r.value is not None else r.status,
-            *(_cell(r.values.get(k, "")) for k in keys),
+            *lead, *(_cell(r.values.get(k, "")) for k in keys),
             f"{r.seconds:.1f}" if r.seconds is not None else "", note[:60],
         ])
     widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
@@ -160,15 +172,17 @@ def write_csv(path: Path, result_rows: list[Row], plan: Plan) -> Path:
     beside and then moved over the old file, so a full disk never leaves half a table."""
     from .state import StateError
 
-    spec = plan.checked.spec
-    keys = list(spec.params)
+    metric = plan.checked.spec.metric
+    keys = list(plan.params)
+    tail = ["seconds", "exit", "error", "reruns", "node", "run_dir", "adopted"]
+    reported = _reported(result_rows, ["trial", "status", *keys, *tail]) if metric is None else {}
     text = io.StringIO(newline="")
     w = csv.writer(text)
-    w.writerow(["trial", "status", spec.metric, *keys, "seconds", "exit", "error", "reruns",
-                "node", "run_dir", "adopted"])
+    w.writerow(["trial", "status", *([metric] if metric is not None else []), *keys, *reported.values(), *tail])
     for r in result_rows:
-        w.writerow([r.number, r.status, "" if r.value is None else repr(r.value),
+        w.writerow([r.number, r.status, *([] if metric is None else ["" if r.value is None else repr(r.value)]),
                     *(_csv_value(r.values.get(k, "")) for k in keys),
+                    *(_csv_value(r.metrics.get(name, "")) for name in reported),
                     "" if r.seconds is None else f"{r.seconds:.3f}", "" if r.exit is None else r.exit,
                     clip(r.error, CELL_LIMIT), clip(" | ".join(r.reruns), CELL_LIMIT), r.node,
                     r.run_dir, r.adopted])
@@ -179,6 +193,18 @@ def write_csv(path: Path, result_rows: list[Row], plan: Plan) -> Path:
                          "kept: free some space or make the directory writable, then run the same "
                          "command again to see the results") from None
     return path
+
+
+def _reported(result_rows: list[Row], taken: list[str]) -> dict[str, str]:
+    """``{metric name: its column}`` of the metrics the trials reported, in the order first
+    reported (trial order), at most :data:`METRICS_LIMIT`. A name that is already a column
+    (a parameter, ``status``) gets the column ``metric:NAME``."""
+    out: dict[str, str] = {}
+    for r in sorted(result_rows, key=lambda r: r.number):
+        for name in r.metrics:
+            if name not in out and len(out) < METRICS_LIMIT:
+                out[name] = f"metric:{name}" if name in taken else name
+    return out
 
 
 def _csv_value(v: Any) -> str:
@@ -195,15 +221,15 @@ def plots(sweep_dir: Path, result_rows: list[Row], plan: Plan) -> list[Path]:
     their values span a decade or more (``optim.lr: {values: [0.003, 0.03]}``); others as
     categories in spec order. With a union variant swept, each variant has its own colour, so
     a variant's trials can be told apart on every plot."""
+    spec = plan.checked.spec
     done = [r for r in result_rows if r.status == "complete" and r.value is not None and math.isfinite(r.value)]
-    if not done or not plan.swept:
+    if not done or not plan.swept or spec.metric is None:
         return []
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    spec = plan.checked.spec
     best = done[0]
     out: list[Path] = []
     for p in plan.swept:

@@ -69,7 +69,7 @@ class Options:
 
 @dataclass
 class SweepResult:
-    """What a sweep produced (``rows`` best first)."""
+    """What a sweep produced (``rows`` best first; in trial order when the spec has no metric)."""
 
     sweep_dir: Path
     sweep_id: str
@@ -82,7 +82,14 @@ class SweepResult:
 
     @property
     def best(self) -> Row | None:
-        return self.rows[0] if self.rows and self.rows[0].status == "complete" else None
+        """The best complete trial; None when none completed or the spec has no metric."""
+        first = self.rows[0] if self.rows else None
+        return first if first is not None and first.status == "complete" and first.value is not None else None
+
+    @property
+    def completed(self) -> int:
+        """How many trials completed."""
+        return sum(r.status == "complete" for r in self.rows)
 
 
 def describe(p: Param) -> str:
@@ -98,6 +105,18 @@ def describe(p: Param) -> str:
         return f"{d}(mu={p.mu:g}, sigma={p.sigma:g}{q})"
     q = f", q={p.q:g}" if p.q is not None else ""
     return f"{d}({p.min:g} .. {p.max:g}{q})"
+
+
+def metric_phrase(spec: Spec) -> str:
+    """The sweep's metric as its first lines name it."""
+    if spec.metric is None:
+        return "no metric (a trial completes when its process exits 0)"
+    return f"metric {spec.metric} ({spec.goal})"
+
+
+def completed(spec: Spec, seconds: float, value: float | None) -> str:
+    """How a complete trial's progress line says so: its time, and its metric when there is one."""
+    return f"complete in {seconds:.1f}s" + (f": {spec.metric}={value:.6g}" if spec.metric is not None else "")
 
 
 class _Printer:
@@ -193,8 +212,7 @@ def _trials(plan: Plan) -> str:
 def _print_plan(plan: Plan, say: _Printer) -> None:
     spec = plan.checked.spec
     what = spec.program_path or " ".join(spec.command or [])
-    say(f"sweep of {what} ({spec.method}, {_trials(plan)}; metric {spec.metric} "
-        f"({spec.goal}); seed {plan.seed})", stamp=False)
+    say(f"sweep of {what} ({spec.method}, {_trials(plan)}; {metric_phrase(spec)}; seed {plan.seed})", stamp=False)
     if spec.command is not None:
         say(f"  command: {' '.join(spec.command)}", stamp=False)
     if spec.early_terminate is not None:
@@ -375,10 +393,10 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
     total = f"/{plan.planned}" if plan.planned is not None else ""
     best: tuple[float, int] | None = None
     for t in trials:
-        if t.state.name == "COMPLETE" and t.value is not None:
+        if t.state.name == "COMPLETE" and t.value is not None and spec.metric is not None:
             best = _better(best, (t.value, t.number), spec.goal)
     pending = deque(state.recover())
-    say(f"sweep {state.id}: {spec.method}, {_trials(plan)}, metric {spec.metric} ({spec.goal}), "
+    say(f"sweep {state.id}: {spec.method}, {_trials(plan)}, {metric_phrase(spec)}, "
         f"seed {plan.seed}; directory {state.dir}")
     if brackets is not None:
         say(f"early termination: {brackets.rule.describe()}")
@@ -439,7 +457,7 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
                      + f"), {len(running)} running"
                      + (f", best {spec.metric}={best[0]:.6g} (trial {best[1]})" if best else ""))
             if status == "complete":
-                what = f"complete in {outcome.seconds:.1f}s: {spec.metric}={value:.6g}"
+                what = completed(spec, outcome.seconds, value)
             elif status == "stopped":
                 what = f"stopped after {outcome.seconds:.1f}s: {note}"
             else:
@@ -457,8 +475,11 @@ def _better(best: tuple[float, int] | None, cand: tuple[float, int], goal: str) 
     return cand if cand[0] < best[0] else best
 
 
-def _record(state: SweepState, w: _Watch, o: Outcome, metric: str, timeout: float | None,
+def _record(state: SweepState, w: _Watch, o: Outcome, metric: str | None, timeout: float | None,
             brackets: Brackets | None) -> tuple[str, float | None, str]:
+    """Record how the trial of ``w`` ended (``o``): ``(status, its metric, why not complete)``.
+    Without a metric, a trial whose process ended well is complete, and every metric it
+    reported is kept for the results."""
     st = w.st
     st.run_dir.mkdir(parents=True, exist_ok=True)
     for name, text in o.files.items():  # sent back from a node without the sweep directory
@@ -472,8 +493,8 @@ def _record(state: SweepState, w: _Watch, o: Outcome, metric: str, timeout: floa
             fh.write(text)
     w.metrics.update()
     value = w.metrics.final()
-    metrics = dict(w.metrics.last_reported)
-    if value is not None:
+    metrics = dict(w.metrics.last_reported) if metric is not None else w.metrics.reported_metrics()
+    if value is not None and metric is not None:
         metrics[metric] = value
     history = w.metrics.history()
     if brackets is not None:  # the last values may have come after the last look
@@ -487,7 +508,7 @@ def _record(state: SweepState, w: _Watch, o: Outcome, metric: str, timeout: floa
             w.stop = str(decided.get("reason"))
     if w.stop is not None and not (o.exit_code == 0 and value is not None):
         return _record_stopped(state, w, o, history)
-    error = process_failure(o, timeout) or _metric_problem(w, metric, value)
+    error = process_failure(o, timeout) or (_metric_problem(w, metric, value) if metric is not None else None)
     result = {"exit": o.exit_code, "seconds": round(o.seconds, 3), "tail": o.tail, "node": o.node,
               "error": error, "metrics": metrics, "metric_source": w.metrics.source,
               "output": str(st.run_dir / OUTPUT_FILE)}
@@ -543,5 +564,7 @@ def _finish(state: SweepState, plan: Plan, say: _Printer, plots_too: bool = True
     say(f"sweep {state.id}: {complete} complete, " + (f"{stopped} stopped early, " if stopped else "")
         + f"{failed} failed{of}")
     say(table(result_rows, plan, limit=20), stamp=False)
+    if plots_too and plan.checked.spec.metric is None:
+        say("no plots: the spec has no metric to plot the trials against", stamp=False)
     say(f"results: {csv_path}" + (f"; plots: {', '.join(p.name for p in pngs)}" if pngs else ""), stamp=False)
     return SweepResult(state.dir, state.id, plan.planned, result_rows, csv_path, pngs)

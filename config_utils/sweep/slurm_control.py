@@ -134,15 +134,15 @@ class _Controller:
 
     def run(self) -> SweepResult:
         from .engines.slurm import time_limit
-        from .runner import SweepInterrupted, _better, _finish, _trials
+        from .runner import SweepInterrupted, _better, _finish, _trials, metric_phrase
 
         spec, plan = self.spec, self.plan
         for t in self.state.trials():
             if t.state.name in ("COMPLETE", "FAIL", "PRUNED"):
                 self.ended[t.number] = t.state.name
-            if t.state.name == "COMPLETE" and t.value is not None:
+            if t.state.name == "COMPLETE" and t.value is not None and spec.metric is not None:
                 self.best = _better(self.best, (t.value, t.number), spec.goal)
-        self.say(f"sweep {self.state.id}: {spec.method}, {_trials(plan)}, metric {spec.metric} ({spec.goal}), "
+        self.say(f"sweep {self.state.id}: {spec.method}, {_trials(plan)}, {metric_phrase(spec)}, "
                  f"seed {plan.seed}; directory {self.state.dir}")
         minutes = time_limit(self.settings, self.part)
         at_once = (f"{self.parallel} trial(s) running at a time" if self.opts.parallel or self.plan.method == "bayes"
@@ -404,7 +404,7 @@ class _Controller:
 
     def _ended(self, job: _Job, o: Outcome) -> None:
         from .retries import retry
-        from .runner import _better, _record
+        from .runner import _better, _record, completed
 
         st, spec = job.watch.st, self.spec
         again = retry(self.state, st, o, self.opts.retries, self.opts.timeout, {"job_id": job.job_id})
@@ -420,8 +420,7 @@ class _Controller:
         total = f"/{self.plan.planned}" if self.plan.planned is not None else ""
         tally = (f"{len(self.ended)}{total} ended ({failed} failed), {len(self.jobs)} in SLURM"
                  + (f", best {spec.metric}={self.best[0]:.6g} (trial {self.best[1]})" if self.best else ""))
-        what = (f"complete in {o.seconds:.1f}s: {spec.metric}={value:.6g}" if status == "complete"
-                else f"FAILED after {o.seconds:.1f}s: {note}")
+        what = completed(spec, o.seconds, value) if status == "complete" else f"FAILED after {o.seconds:.1f}s: {note}"
         self.say(f"trial {st.number} {what} (job {job.job_id}) | {tally}")
 
 

@@ -3,7 +3,8 @@
 ``SWEEP_DIR/sweep.json`` names the sweep (id, spec hash, seed, storage); the Optuna storage
 (SQLite ``SWEEP_DIR/optuna.db`` by default, or any Optuna storage URL) holds one Optuna trial
 per sweep trial, numbered as the plan numbers them. A trial is RUNNING from the moment it is
-handed to an engine until its outcome is told (COMPLETE with the metric, or FAIL). Per-trial
+handed to an engine until its outcome is told (COMPLETE with the metric, or FAIL; see
+:data:`NO_METRIC_VALUE` for a sweep without a metric). Per-trial
 facts (arguments, pid, exit status, output tail, reruns) are Optuna user attributes, so one
 storage is the whole truth and a shared database serves a sweep that moves between machines.
 
@@ -64,6 +65,14 @@ LOCK_FILE = ".lock"
 DB_FILE = "optuna.db"
 SEED_MAX = 2**32 - 1
 """Seeds go to numpy's generator through Optuna's TPE sampler, which takes 0 .. 2**32 - 1."""
+
+NO_METRIC_VALUE = math.inf
+"""The value of a COMPLETE trial of a sweep whose spec has no metric (grid and random may
+leave it out, as in W&B): such a trial completes when its process exits 0. Optuna keeps no
+COMPLETE trial without a value, so it gets one no real result can have: flow_sweep records a
+trial that reports a non-finite metric as failed, never complete. The study says so in its
+user attribute :data:`NO_METRIC_ATTR`, and the results show no value."""
+NO_METRIC_ATTR = "no_metric"
 
 ORPHAN_POLL = 0.25
 """How often an adopted trial's end is looked for while the engine has trials of its own."""
@@ -451,7 +460,8 @@ class SweepState:
             "id": f"{stem}-{secrets.token_hex(3)}",
             "spec": str(spec.path.resolve()), "spec_hash": spec.digest(),
             "program": str(spec.program_path), "method": spec.method,
-            "metric": spec.metric, "goal": spec.goal, "seed": plan.seed, "planned": plan.planned,
+            "metric": spec.metric, "goal": spec.goal if spec.metric else None, "seed": plan.seed,
+            "planned": plan.planned,
             "storage": storage or f"sqlite:///{DB_FILE}",  # relative: in the sweep directory
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
@@ -460,6 +470,10 @@ class SweepState:
         with _storage_errors(_storage_name(url), broad=True):
             study = optuna.create_study(storage=_sqlite_storage(url), study_name=meta["id"],
                                         direction=direction, sampler=plan.sampler())
+            if spec.metric is None:  # before sweep.json names the study: it says so from the start
+                study.set_user_attr(NO_METRIC_ATTR, (
+                    f"the spec has no metric: a trial is COMPLETE when its process exits 0, and its value "
+                    f"{NO_METRIC_VALUE} only stands in for the value Optuna requires; it is no result"))
         with _storage_errors(str(sweep_dir / SWEEP_FILE)):
             write_atomic(sweep_dir / SWEEP_FILE, json.dumps(meta, indent=2) + "\n")
         return meta, study
@@ -670,7 +684,9 @@ class SweepState:
 
     @_guarded
     def finish(self, number: int, result: dict[str, Any], value: float | None) -> str:
-        """Record a trial's end; ``complete`` when it gave a finite metric, else ``failed``.
+        """Record a trial's end; ``complete`` when it gave a finite metric (without a metric in
+        the spec: when ``result`` has no error, its value then :data:`NO_METRIC_VALUE`), else
+        ``failed``.
 
         Bayes trials end through ``study.tell`` (the sampler hears of it); grid and random
         ones with two direct storage writes, which is most of a trivial trial's overhead saved.
@@ -684,7 +700,10 @@ class SweepState:
         tid = self._trial_id(number)
         storage = self.study._storage
         storage.set_trial_user_attr(tid, "result", bounded_result(result, self.plan.checked.spec.metric))
-        ok = value is not None and math.isfinite(value)
+        if self.plan.checked.spec.metric is None:  # grid or random (the spec refuses bayes)
+            ok, value = not result.get("error"), NO_METRIC_VALUE
+        else:
+            ok = value is not None and math.isfinite(value)
         if self.plan.method == "bayes":
             if ok:
                 self.study.tell(number, value)

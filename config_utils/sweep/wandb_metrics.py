@@ -52,13 +52,16 @@ def find_logs(run_dir: Path, run_id: str | None, wandb_dir: str | None) -> list[
 @dataclass
 class WandbLog:
     """Incremental reader of one ``run-<id>.wandb`` file: history values (of ``only``, when
-    given: a long run logs many keys) and the summary of every key, in the order logged."""
+    given: a long run logs many keys; none with ``keep_history=False``), the last history value
+    and the summary of every key, in the order logged."""
 
     path: Path
     only: str | None = None
+    keep_history: bool = True
     pos: int = 0
     history: dict[str, list[tuple[int | None, float]]] = field(default_factory=dict)
     summary: dict[str, float] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)  # the last history value of every key
     keys: set[str] = field(default_factory=set)  # every key seen in the history
     _partial: bytes = b""
     _partial_at: int = 0
@@ -129,10 +132,11 @@ class WandbLog:
             for item in rec.history.item:
                 key = _key(item)
                 self.keys.add(key)
-                if self.only is not None and key != self.only:
-                    continue
                 value = _number(item.value_json)
-                if value is not None:
+                if value is None:
+                    continue
+                self.last[key] = value
+                if self.keep_history and (self.only is None or key == self.only):
                     self.history.setdefault(key, []).append((step, value))
         elif kind == "summary":
             for item in rec.summary.update:
@@ -161,10 +165,13 @@ def _number(text: str) -> float | None:
 @dataclass
 class TrialMetrics:
     """One trial's metric: ``config_utils.report`` lines when there are any for the metric,
-    else the W&B run. ``update()`` reads what is new; cheap enough to call every poll."""
+    else the W&B run. ``update()`` reads what is new; cheap enough to call every poll.
+
+    With no metric (``None``: a spec without one) there is no value to follow: what the trial
+    reported and logged is kept for the results (:meth:`reported_metrics`), nothing else."""
 
     run_dir: Path
-    metric: str
+    metric: str | None
     run_id: str | None = None
     wandb_dir: str | None = None
     reported: list[tuple[int | None, float]] = field(default_factory=list)
@@ -176,7 +183,7 @@ class TrialMetrics:
         self._read_reports()
         if not self.reported:
             for path in find_logs(self.run_dir, self.run_id, self.wandb_dir):
-                self._logs.setdefault(path, WandbLog(path, self.metric)).read()
+                self._logs.setdefault(path, WandbLog(path, self.metric, keep_history=self.metric is not None)).read()
 
     def _read_reports(self) -> None:
         try:
@@ -193,19 +200,20 @@ class TrialMetrics:
                 continue
             step, values = parsed
             self.last_reported.update(values)
-            if self.metric in values:
+            if self.metric is not None and self.metric in values:
                 self.reported.append((step, values[self.metric]))
 
     @property
     def source(self) -> str:
         if self.reported:
             return "report"
-        return "wandb" if any(self.metric in log.history or self.metric in log.summary
-                              for log in self._logs.values()) else ""
+        metric = self.metric
+        return "wandb" if metric is not None and any(metric in log.history or metric in log.summary
+                                                     for log in self._logs.values()) else ""
 
     def history(self) -> list[tuple[int | None, float]]:
         """``(step, value)`` of every value logged for the metric, in order."""
-        if self.reported:
+        if self.reported or self.metric is None:
             return list(self.reported)
         out: list[tuple[int | None, float]] = []
         for log in self._logs.values():
@@ -217,6 +225,8 @@ class TrialMetrics:
         take it); else the last logged value."""
         if self.reported:
             return self.reported[-1][1]
+        if self.metric is None:
+            return None
         for log in self._logs.values():
             if self.metric in log.summary:
                 return log.summary[self.metric]
@@ -229,6 +239,16 @@ class TrialMetrics:
         for log in self._logs.values():
             names |= {k for k in (*log.keys, *log.summary) if not k.startswith("_")}
         return sorted(names)
+
+    def reported_metrics(self) -> dict[str, float]:
+        """The last value of every metric the trial reported: ``config_utils.report`` lines
+        (the Lightning callback's too) over the W&B run's summary, over its last logged values."""
+        out: dict[str, float] = {}
+        for log in self._logs.values():
+            out.update({k: v for k, v in log.last.items() if not k.startswith("_")})
+            out.update({k: v for k, v in log.summary.items() if not k.startswith("_")})
+        out.update(self.last_reported)
+        return out
 
     def has_wandb_log(self) -> bool:
         return bool(self._logs)
