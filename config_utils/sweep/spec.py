@@ -48,6 +48,16 @@ UNSUPPORTED_TOP = {
     "kind": "not needed",
 }
 METRIC_KEYS = ("name", "goal")
+#: What needs a metric, as in W&B (whose validator takes a spec without one, and whose search
+#: and stopping code then raise the error quoted here); grid and random run without one.
+NEEDS_METRIC = {
+    "method": ("method: bayes needs a metric: it chooses each trial's values by the metric of the trials "
+               "before (W&B: 'Bayesian search requires \"metric\" section'); add metric: {name: NAME, "
+               "goal: minimize}, or use method: grid or random"),
+    "early_terminate": ("early_terminate: needs a metric: hyperband stops the trials whose metric lags the "
+                        "others' (W&B: 'Hyperband stopping requires \"metric\" section'); add metric: "
+                        "{name: NAME, goal: minimize}, or leave early_terminate out"),
+}
 UNSUPPORTED_METRIC = {
     "target": "the sweep runs its whole plan",
     "impute": "failed trials are left out of the search",
@@ -240,7 +250,7 @@ class Spec:
     program: str
     program_path: Path | None
     method: str
-    metric: str
+    metric: str | None  # None: no metric (grid, random): a trial completes when its process exits 0
     goal: str
     params: dict[str, Param]
     run_cap: int | None = None
@@ -347,7 +357,8 @@ def read_spec_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, ..
         raise SpecError(f"{exc} (reading the sweep spec)" if exc.kind in ("not-regular", "too-large", "unreadable")
                         else str(exc)) from None
     if not isinstance(data, dict):
-        raise SpecError(f"{p}: a sweep spec is a mapping with program, method, metric and parameters")
+        raise SpecError(f"{p}: a sweep spec is a mapping with program, method, metric and parameters "
+                        "(metric optional for grid and random)")
     return data, _line_map(text)
 
 
@@ -387,7 +398,7 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
     file, line and key on the first problem."""
     p = Path(path)
     data, lines = read_spec_file(p)
-    spec = Spec(path=p, program="", program_path=None, method="", metric="", goal="minimize",
+    spec = Spec(path=p, program="", program_path=None, method="", metric=None, goal="minimize",
                 params={}, raw=data, lines=lines)
 
     def fail(loc: tuple[Any, ...], message: str) -> SpecError:
@@ -405,10 +416,10 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
 
         spec.command = parse_command(data["command"], fail) or None
     needs_program = spec.command is None or uses(spec.command, "program")
-    for required in ("program", "method", "metric", "parameters"):
+    for required in ("program", "method", "parameters"):
         if required not in data and (required != "program" or needs_program):
             why = " (the command runs ${program})" if required == "program" and spec.command else ""
-            raise fail((), f"missing {required!r}{why} (a sweep spec needs program, method, metric and parameters)")
+            raise fail((), f"missing {required!r}{why} (a sweep spec needs program, method and parameters)")
 
     if "program" in data:
         program = data["program"]
@@ -430,22 +441,11 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
         raise fail(("method",), f"method: expected one of {', '.join(METHODS)}, got {method!r}{hint}{extra}")
     spec.method = method
 
-    metric = data["metric"]
-    if isinstance(metric, str):
-        metric = {"name": metric}
-    if not isinstance(metric, dict):
-        raise fail(("metric",), "metric: expected a mapping with name and goal")
-    for key in metric:
-        if key in UNSUPPORTED_METRIC:
-            raise fail(("metric", key), f"metric.{key}: not supported by flow_sweep ({UNSUPPORTED_METRIC[key]})")
-        if key not in METRIC_KEYS:
-            raise fail(("metric", key), f"metric: {key!r} is not a metric key{did_you_mean(str(key), METRIC_KEYS)}")
-    if not isinstance(metric.get("name"), str) or not metric["name"]:
-        raise fail(("metric",), "metric.name: expected the name of a reported metric")
-    goal = metric.get("goal", "minimize")
-    if goal not in GOALS:
-        raise fail(("metric", "goal"), f"metric.goal: expected minimize or maximize, got {goal!r}{did_you_mean(str(goal), GOALS)}")
-    spec.metric, spec.goal = metric["name"], goal
+    if "metric" in data:
+        spec.metric, spec.goal = _metric(data["metric"], fail)
+    elif method == "bayes" or "early_terminate" in data:
+        key = "method" if method == "bayes" else "early_terminate"
+        raise fail((key,), NEEDS_METRIC[key])
 
     if "run_cap" in data:  # optional, as in W&B: without it --count or Ctrl-C ends the sweep
         cap = data["run_cap"]
@@ -455,7 +455,7 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
     if "early_terminate" in data:
         from .hyperband import parse
 
-        spec.early_terminate = parse(data["early_terminate"], goal == "maximize", fail, number_hint)
+        spec.early_terminate = parse(data["early_terminate"], spec.goal == "maximize", fail, number_hint)
     for key in ("name", "description", "project", "entity"):
         if key in data and not isinstance(data[key], str):
             raise fail((key,), f"{key}: expected a string, got {data[key]!r}")
@@ -476,6 +476,25 @@ def load_spec(path: str | Path, *, cwd: str | Path | None = None) -> Spec:
                            f"but distribution {param.distribution!r} is continuous (use values: [...], "
                            "int_uniform or q_uniform)")
     return spec
+
+
+def _metric(metric: Any, fail: Any) -> tuple[str, str]:
+    """``(name, goal)`` of the spec's ``metric`` (a mapping, or a bare name)."""
+    if isinstance(metric, str):
+        metric = {"name": metric}
+    if not isinstance(metric, dict):
+        raise fail(("metric",), "metric: expected a mapping with name and goal")
+    for key in metric:
+        if key in UNSUPPORTED_METRIC:
+            raise fail(("metric", key), f"metric.{key}: not supported by flow_sweep ({UNSUPPORTED_METRIC[key]})")
+        if key not in METRIC_KEYS:
+            raise fail(("metric", key), f"metric: {key!r} is not a metric key{did_you_mean(str(key), METRIC_KEYS)}")
+    if not isinstance(metric.get("name"), str) or not metric["name"]:
+        raise fail(("metric",), "metric.name: expected the name of a reported metric")
+    goal = metric.get("goal", "minimize")
+    if goal not in GOALS:
+        raise fail(("metric", "goal"), f"metric.goal: expected minimize or maximize, got {goal!r}{did_you_mean(str(goal), GOALS)}")
+    return metric["name"], goal
 
 
 def param_loc(spec: Spec, key: str) -> tuple[Any, ...]:

@@ -35,7 +35,8 @@ EXAMPLES = ROOT / "examples" / "sweep"
 
 #: flow_sweep's refusals of specs W&B accepts: message pattern -> the phrase docs/sweeps.md uses.
 DOCUMENTED = {
-    r"missing 'metric'": "`metric` (required here",
+    r"method: bayes needs a metric": "no `metric` with `method: bayes`",
+    r"early_terminate: needs a metric": "or with `early_terminate`",
     r"metric\.name: expected the name": "a non-empty `name`",
     r"\b(controller|metrics|scheduler|job|image_uri|apiVersion|kind): not supported by flow_sweep": "Refused top-level keys",
     r"metric\.(target|impute|impute_while_running): not supported": "in `metric`: `target`",

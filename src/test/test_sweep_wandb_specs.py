@@ -92,7 +92,7 @@ def test_program_required_only_when_the_command_runs_it(tmp_path: Path, capsys: 
                     "metric: {name: loss}\nparameters:\n  width: {values: [8]}\n")
     code, _, err = sweep_main([spec, "--dry-run"], capsys)
     assert (code, err.strip()) == (2, f"flow_sweep: error: {spec}: missing 'program' (the command runs "
-                                   "${program}) (a sweep spec needs program, method, metric and parameters)")
+                                   "${program}) (a sweep spec needs program, method and parameters)")
     # a module run with the interpreter needs no program, and is still checked (asked with -m)
     spec.write_text("command: ['${env}', '${interpreter}', -m, sweep_program, '${args}']\nmethod: grid\n"
                     "metric: {name: loss}\nparameters:\n  widht: {values: [8]}\n")
@@ -175,6 +175,57 @@ def test_no_run_cap_runs_until_count_and_resume_keeps_the_total(
     assert code == 0 and "random, 2 trials" in out and "  trial 1:" in out and "  trial 2:" not in out
     code, _, err = sweep_main([capped, "--count", "0"], capsys)
     assert code == 2 and err.startswith("flow_sweep: error: --count: ") and "0" in err and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- no metric
+
+NO_METRIC = [
+    pytest.param({"method": "grid"}, id="grid"),
+    pytest.param({"method": "random"}, id="random"),
+    pytest.param({"method": "bayes"}, id="bayes"),
+    pytest.param({"method": "grid", "early_terminate": {"type": "hyperband", "min_iter": 3}}, id="grid-hyperband"),
+    pytest.param({"method": "random", "early_terminate": {"type": "hyperband", "max_iter": 9, "s": 2}},
+                 id="random-hyperband"),
+]
+
+
+def _wandb_refusal(config: dict[str, Any]) -> str | None:
+    """None when W&B's sweep engine (the ``sweeps`` package) proposes a run for ``config`` and,
+    with early_terminate, decides which runs to stop; else its error."""
+    import sweeps
+
+    try:
+        sweeps.next_run(config, [])
+        if "early_terminate" in config:
+            sweeps.stop_runs(config, [])
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("shape", NO_METRIC)
+def test_specs_without_a_metric_run_where_wandb_runs_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], shape: dict[str, Any]
+) -> None:
+    """W&B's validator takes every spec here. W&B's engine runs grid and random without a
+    metric and refuses bayes and hyperband ('requires "metric" section'); flow_sweep plans the
+    first (they run in test_sweep_no_metric.py) and refuses the others in one line, exit 2,
+    with the reason docs/sweeps.md lists (test_sweep_schema.py holds the list to the page)."""
+    import sweeps.config
+
+    config = {**shape, "parameters": {"width": {"values": [4, 8]}}}
+    assert list(sweeps.config.schema_violations_from_proposed_config(config)) == []
+    theirs = _wandb_refusal(config)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"program": str(SWEEP_PROGRAM), **config}))
+    code, out, err = sweep_main([spec, "--dry-run", "--count", "2"], capsys)
+    if theirs is None:
+        assert code == 0, err
+        assert "; no metric (a trial completes when its process exits 0);" in out
+    else:
+        assert 'requires "metric" section' in theirs
+        assert code == 2 and err.count("\n") == 1 and 'needs a metric' in err, err
+        assert 'requires "metric" section' in err  # W&B's own words, quoted
 
 
 # --------------------------------------------------------------------- metrics from wandb.log
