@@ -411,11 +411,12 @@ def test_retries_on_the_local_engine(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_one_run_of_a_program_keeps_its_layers_and_provenance(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
-    """The documented single run: a spec of constants whose command adds a --config-file
-    layer, submitted with --detach; the same command later records the run. The run record
-    has the file's layer and the sweep's, and re-creates the run."""
+    """The documented single run: a spec of constants, with no metric (one run is ranked
+    against nothing), whose command adds a --config-file layer, submitted with --detach; the
+    same command later re-attaches and records the run. The run record has the file's layer
+    and the sweep's, and re-creates the run."""
     (tmp_path / "layer.ini").write_text("[DEFAULT]\nwidth = 12\n")
-    spec = write_spec(tmp_path, "method: grid\nmetric: {name: loss}\n"
+    spec = write_spec(tmp_path, "method: grid\n"
                       "command: ['${interpreter}', '${program}', --config-file, layer.ini, '${args}']\n"
                       "parameters:\n  act: {value: tanh}\n", name="one_run.yaml")
     first = flow_sweep([spec, "--engine", "slurm", "--detach"], tmp_path)
@@ -425,7 +426,8 @@ def test_one_run_of_a_program_keeps_its_layers_and_provenance(cluster: slurm_clu
     wait_for(lambda: (run_dir / "slurm_result.json").exists(), what="the run to end")
     last = flow_sweep([spec, "--engine", "slurm"], tmp_path)
     assert last.returncode == 0, last.stdout + last.stderr
-    assert "trial 0 complete in" in last.stdout
+    assert "trial 0 complete in" in last.stdout and "no metric" in last.stdout
+    assert "loss" in read_csv(tmp_path / "sweeps" / "one_run" / "results.csv")[0]  # what it reported, kept
     record = json.loads((run_dir / "run_record.json").read_text())
     sweep_id = json.loads((tmp_path / "sweeps" / "one_run" / "sweep.json").read_text())["id"]
     assert record["config"]["width"] == 12 and record["config"]["act"] == "tanh"
