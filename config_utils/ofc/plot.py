@@ -439,8 +439,9 @@ class RunPlot:
             out.append("</g>")
             return "".join(out)
         s0, s1, lo, hi = bounds
-        if hi <= lo:
-            lo, hi = lo - 0.5, hi + 0.5
+        if hi <= lo:  # one value: a band around it, wide enough to survive float rounding
+            half = max(0.5, abs(lo) * 1e-3)  # at 2**52, lo - 0.5 == lo
+            lo, hi = lo - half, hi + half
         pad = (hi - lo) * 0.05
         lo, hi = lo - pad, hi + pad
 

@@ -53,10 +53,12 @@ def metrics_line(values: dict[str, float | int], step: int | None = None) -> str
 
 def parse_metrics_line(line: str) -> tuple[int | None, dict[str, float]] | None:
     """``(step, {metric: value})`` of one ``metrics.jsonl`` line; None for a line that is not
-    one (cut short by a kill, or not ours). Non-numbers are left out."""
+    one (cut short by a kill, nested past the parser's depth, or not ours). Non-numbers are
+    left out. The trial writes this file, so a line is data: nothing in it may raise here,
+    where the sweep controller and the OFC plot page read it."""
     try:
         row = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(row, dict):
         return None
