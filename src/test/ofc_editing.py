@@ -2,8 +2,10 @@
 
 An edit replaces the whole file (as most editors save: temp file + rename), or rewrites it in
 place (``in_place=True``, as some editors and ``sed -i``-style scripts do). ``settle`` then
-calls ``poll()`` twice, which is exactly when the protocol lets a version apply (identical at
-two consecutive polls): no sleeping, no timing.
+drives the OFC's own ``poll()`` until the version on disk is processed (a version applies
+once it read the same at two consecutive polls): no sleeping, no timing. Build the OFC with
+:data:`MANUAL` so the watcher thread stays out of the way and the test's polls are the only
+ones. prefigure_compat's OFC wraps the framework's; every helper takes either.
 """
 
 from __future__ import annotations
@@ -25,6 +27,27 @@ def edit_text(text: str, values: Mapping[str, str]) -> str:
     return text
 
 
+MANUAL = {"poll_interval": 3600.0}
+"""OFC keyword arguments for a test that polls by itself."""
+
+
+def core_of(ofc: Any) -> Any:
+    """The framework OFC (prefigure_compat's OFC wraps one)."""
+    return getattr(ofc, "_ofc", ofc)
+
+
+def edit_file(path: str | Path, **values: Any) -> None:
+    """Set ``key = value`` lines, adding a key that is not there at the end; saved as an
+    editor saves (a new file renamed over the old one). Does not wait: see :func:`settle`."""
+    path = Path(path)
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        key = line.split("=", 1)[0].strip()
+        if "=" in line and key in values:
+            lines[i] = f"{key} = {values.pop(key)}"
+    write_atomic(path, "\n".join([*lines, *(f"{k} = {v}" for k, v in values.items())]) + "\n")
+
+
 def edit(ofc: Any, values: Mapping[str, str], *, in_place: bool = False, settle_it: bool = True) -> str:
     """Set ``key = value`` lines of ``ofc``'s file; then let the OFC see it (``settle``)."""
     path = Path(ofc.ofc_file)
@@ -40,7 +63,15 @@ def edit(ofc: Any, values: Mapping[str, str], *, in_place: bool = False, settle_
     return new
 
 
-def settle(ofc: Any) -> None:
-    """Two polls: a version that was the same at both is processed (staged for update())."""
-    ofc.poll()
-    ofc.poll()
+def settle(ofc: Any, polls: int = 4) -> bool:
+    """Poll until the file's current version is processed (staged for ``update()``); True
+    when a new version was, False when the text on disk had been processed already (an
+    identical rewrite). Two polls do it; more only show that nothing else comes."""
+    core = core_of(ofc)
+    return any(core.poll() for _ in range(polls))
+
+
+def applied(ofc: Any) -> dict[str, Any]:
+    """What ``update()`` applies once the file on disk has been processed."""
+    settle(ofc)
+    return dict(ofc.update())

@@ -222,10 +222,10 @@ def test_push_omit_typo_warns_and_pushes(tmp_path: Path) -> None:
 # --- OFC -------------------------------------------------------------------------------------
 
 def _wait_update(ofc: Any) -> dict[str, Any]:
-    """``update()`` once the OFC has processed the file on disk (src/test/ofc_edit.py)."""
-    import ofc_edit
+    """``update()`` once the OFC has processed the file on disk (src/test/ofc_editing.py)."""
+    import ofc_editing
 
-    return ofc_edit.applied(ofc)
+    return ofc_editing.applied(ofc)
 
 
 def _edit(path: str, old: str, new: str) -> None:

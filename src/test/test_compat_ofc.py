@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import ofc_edit
+import ofc_editing
 import pytest
 
 from prefigure_compat import OFC, arg_eval
@@ -31,18 +31,18 @@ def args(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
 
 @pytest.fixture
 def ofc(args: argparse.Namespace) -> Iterator[OFC]:
-    with OFC(args, steerables=["learning_rate", "demo_every", "use_ema", "ratios"], **ofc_edit.MANUAL) as o:
+    with OFC(args, steerables=["learning_rate", "demo_every", "use_ema", "ratios"], **ofc_editing.MANUAL) as o:
         yield o
 
 
 def edit(ofc: OFC, **values: str) -> None:
     """Rewrite lines ``key = ...`` like an editor would (whole file replaced)."""
-    ofc_edit.edit(ofc.ofc_file, **values)
+    ofc_editing.edit_file(ofc.ofc_file, **values)
 
 
 def wait_update(ofc: OFC) -> dict[str, Any]:
     """``update()`` once the OFC has processed the file on disk (its own polls, no sleep)."""
-    return ofc_edit.applied(ofc)
+    return ofc_editing.applied(ofc)
 
 
 def test_file_name_and_format(ofc: OFC, tmp_path: Path) -> None:
@@ -63,14 +63,14 @@ def test_update_without_edit_returns_empty_dict(ofc: OFC) -> None:
     """Polled until settled, an untouched file and a file saved again unchanged (a new
     inode, same text) apply nothing; the same polls do apply a real edit."""
     before = Path(ofc.ofc_file).read_text()
-    assert not ofc_edit.settle(ofc)
+    assert not ofc_editing.settle(ofc)
     assert ofc.update() == {}
     edit(ofc)  # saved again, nothing changed
     assert Path(ofc.ofc_file).read_text() == before
-    assert not ofc_edit.settle(ofc)
+    assert not ofc_editing.settle(ofc)
     assert ofc.update() == {}
     edit(ofc, demo_every="51")
-    assert ofc_edit.settle(ofc)
+    assert ofc_editing.settle(ofc)
     assert ofc.update() == {"demo_every": 51}
 
 
@@ -128,7 +128,7 @@ def test_steerable_that_is_not_an_argument_warns_and_the_run_goes_on(args: argpa
     from config_utils.ofc.core import OFCWarning
 
     with pytest.warns(OFCWarning) as caught:
-        ofc = OFC(args, steerables=["learning_rte", "demo_every", "config_file"], **ofc_edit.MANUAL)
+        ofc = OFC(args, steerables=["learning_rte", "demo_every", "config_file"], **ofc_editing.MANUAL)
     with ofc:
         assert ofc.steerables == ["demo_every"]
         edit(ofc, demo_every="9")
@@ -197,7 +197,7 @@ def test_an_edit_applies_after_the_watcher_saw_it_settle_not_at_the_very_next_up
     check-every-N loop sees the edit a check later)."""
     edit(ofc, demo_every="5")
     assert ofc.update() == {}
-    core = ofc_edit.core_of(ofc)
+    core = ofc_editing.core_of(ofc)
     assert core.poll() is False  # seen once: not settled yet
     assert ofc.update() == {} and args.demo_every == 50
     assert core.poll() is True  # the same text again: processed

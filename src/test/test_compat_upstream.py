@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import ofc_edit
+import ofc_editing
 import pytest
 
 import prefigure_compat
@@ -67,8 +67,8 @@ def replace_value(path: Path, key: str, text: str) -> None:
 
 def updates_until_change(ofc: Any) -> dict[str, Any]:
     """``update()`` once the OFC has processed the file on disk: its own ``poll()`` drives
-    it (src/test/ofc_edit.py), no sleep."""
-    return ofc_edit.applied(ofc)
+    it (src/test/ofc_editing.py), no sleep."""
+    return ofc_editing.applied(ofc)
 
 
 # --- the submodule imports of older scripts ---------------------------------------------------
@@ -153,7 +153,7 @@ def test_readme_check_every_pattern(prefigure_dir: Path, monkeypatch: pytest.Mon
     try:
         with OFC(args, steerables=["demo_every"]) as ofc:
             replace_value(prefigure_dir / "readme-ofc.ini", "demo_every", "3")
-            ofc_edit.settle(ofc)  # the watcher has seen the edit (as a while later in training)
+            ofc_editing.settle(ofc)  # the watcher has seen the edit (as a while later in training)
             seen: dict[str, Any] = {}
             for step in range(1, 4 * args.check_ofc_every + 1):
                 if step % args.check_ofc_every == 0:
@@ -251,7 +251,7 @@ def test_on_gui_submit_rejects_a_bad_value_and_too_many_values(tmp_path: Path,
         with pytest.raises(OFCError, match=r"^OFC.on_gui_submit: 3 values for 2 GUI keys \(lr, demo_every\); nothing was changed$"):
             ofc.on_gui_submit(0.2, 5, 6)
         before = Path(ofc.ofc_file).read_text()
-        ofc_edit.settle(ofc)
+        ofc_editing.settle(ofc)
         assert ofc.update() == {}
         assert Path(ofc.ofc_file).read_text() == before  # nothing was written either
         assert args.lr == 0.1
