@@ -439,15 +439,16 @@ def _read_journal(path: Path) -> dict[str, tuple[list[int], list[str | None] | N
     for line in text.splitlines():
         try:
             entry = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # torn, or nested past Python's recursion limit
             continue
-        token = entry.get("token")
+        token = entry.get("token") if isinstance(entry, dict) else None
         if not isinstance(token, str):
-            continue
-        if "trials" in entry:
-            out[token] = ([int(n) for n in entry["trials"]], None)
-        elif "jobs" in entry and token in out:
-            out[token] = (out[token][0], [str(j) for j in entry["jobs"]])
+            continue  # not a line flow_sweep wrote (an edit, a torn write)
+        trials, jobs = entry.get("trials"), entry.get("jobs")
+        if isinstance(trials, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in trials):
+            out[token] = (trials, None)
+        elif isinstance(jobs, list) and token in out and len(jobs) == len(out[token][0]):
+            out[token] = (out[token][0], [str(j) for j in jobs])
     return out
 
 
