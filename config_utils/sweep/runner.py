@@ -15,6 +15,7 @@ import secrets
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -346,12 +347,14 @@ class _Watch:
     stop: str | None = None  # why it is being stopped early
 
 
-def _follow(state: SweepState, engine: Any, brackets: Brackets, running: dict[int, _Watch],
-            opts: Options, say: _Printer) -> None:
+def _follow(state: SweepState, brackets: Brackets, running: dict[int, _Watch],
+            stop_trial: Callable[[int], None], say: _Printer) -> None:
     """Read the running trials' new metric values, keep their band values, and stop the
-    laggards. As W&B's controller does on every heartbeat, every running trial is judged
-    against the current thresholds, not only when it reaches a band: a threshold tightens as
-    more trials reach the band."""
+    laggards (``stop_trial``: the engine's way; every engine that can stop one trial shares
+    this step, so the rule and the recorded decision are the same everywhere). As W&B's
+    controller does on every heartbeat, every running trial is judged against the current
+    thresholds, not only when it reaches a band: a threshold tightens as more trials reach
+    the band."""
     histories: dict[int, list[float]] = {}
     for n, w in running.items():
         if w.stop is not None:
@@ -380,7 +383,7 @@ def _follow(state: SweepState, engine: Any, brackets: Brackets, running: dict[in
         # leaves it to the next one, which records the trial as stopped, not failed
         state.study._storage.set_trial_user_attr(state._trial_id(n), STOPPING,
                                                  {"reason": w.stop, "attempt": w.metrics.run_id})
-        engine.stop_trial(n, opts.stop_grace)
+        stop_trial(n)
         say(f"trial {n} stopping: {w.stop}")
 
 
@@ -451,20 +454,29 @@ def _loop(state: SweepState, engine: Any, checked: Checked, opts: Options, say: 
             ended[st.number] = {"complete": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
             if status == "complete" and value is not None:
                 best = _better(best, (value, st.number), spec.goal)
-            failed = sum(1 for s in ended.values() if s == "FAIL")
-            stopped = sum(1 for s in ended.values() if s == "PRUNED")
-            tally = (f"{len(ended)}{total} ended ({failed} failed" + (f", {stopped} stopped" if brackets else "")
-                     + f"), {len(running)} running"
-                     + (f", best {spec.metric}={best[0]:.6g} (trial {best[1]})" if best else ""))
-            if status == "complete":
-                what = completed(spec, outcome.seconds, value)
-            elif status == "stopped":
-                what = f"stopped after {outcome.seconds:.1f}s: {note}"
-            else:
-                what = f"FAILED after {outcome.seconds:.1f}s: {note}"
-            say(f"trial {st.number} {what} | {tally}")
+            tally = _tally(ended, total, best, spec, brackets is not None, f"{len(running)} running")
+            say(f"trial {st.number} {_ending(spec, status, outcome.seconds, value, note)} | {tally}")
         if brackets is not None and running:
-            _follow(state, engine, brackets, running, opts, say)
+            _follow(state, brackets, running, lambda n: engine.stop_trial(n, opts.stop_grace), say)
+
+
+def _tally(ended: dict[int, str], total: str, best: tuple[float, int] | None, spec: Spec, stops: bool,
+           now: str) -> str:
+    """The end of a progress line: trials ended (failed, stopped), ``now`` (what still runs),
+    the best so far; the same on every engine."""
+    failed = sum(1 for s in ended.values() if s == "FAIL")
+    stopped = sum(1 for s in ended.values() if s == "PRUNED")
+    return (f"{len(ended)}{total} ended ({failed} failed" + (f", {stopped} stopped" if stops else "")
+            + f"), {now}" + (f", best {spec.metric}={best[0]:.6g} (trial {best[1]})" if best else ""))
+
+
+def _ending(spec: Spec, status: str, seconds: float, value: float | None, note: str) -> str:
+    """How a progress line says a trial ended (``status`` from :func:`_record`)."""
+    if status == "complete":
+        return completed(spec, seconds, value)
+    if status == "stopped":
+        return f"stopped after {seconds:.1f}s: {note}"
+    return f"FAILED after {seconds:.1f}s: {note}"
 
 
 def _better(best: tuple[float, int] | None, cand: tuple[float, int], goal: str) -> tuple[float, int]:
@@ -503,9 +515,7 @@ def _record(state: SweepState, w: _Watch, o: Outcome, metric: str | None, timeou
             if math.isfinite(v):
                 state.study._storage.set_trial_intermediate_value(tid, band, v)
     if w.stop is None and brackets is not None:  # decided by a controller that died since
-        decided = state.study._storage.get_trial(state._trial_id(st.number)).user_attrs.get(STOPPING)
-        if isinstance(decided, dict) and decided.get("attempt") == w.metrics.run_id:
-            w.stop = str(decided.get("reason"))
+        w.stop = _decided(state, w)
     if w.stop is not None and not (o.exit_code == 0 and value is not None):
         return _record_stopped(state, w, o, history)
     error = process_failure(o, timeout) or (_metric_problem(w, metric, value) if metric is not None else None)
@@ -514,6 +524,15 @@ def _record(state: SweepState, w: _Watch, o: Outcome, metric: str | None, timeou
               "output": str(st.run_dir / OUTPUT_FILE)}
     status = state.finish(st.number, result, None if error else value)
     return status, value, error or ""
+
+
+def _decided(state: SweepState, w: _Watch) -> str | None:
+    """Why hyperband stopped this attempt of ``w``'s trial, when a controller (this one or one
+    that died since) decided so (the ``STOPPING`` user attribute); else None."""
+    decided = state.study._storage.get_trial(state._trial_id(w.st.number)).user_attrs.get(STOPPING)
+    if isinstance(decided, dict) and decided.get("attempt") == w.metrics.run_id:
+        return str(decided.get("reason"))
+    return None
 
 
 def _metric_problem(w: _Watch, metric: str, value: float | None) -> str | None:

@@ -15,6 +15,14 @@ not submitted again.
 Grid and random trials are known in advance: they are submitted together as one job array
 (``--array=0-N%P``, P from ``--parallel``). Bayes trials are asked from TPE as slots free up
 (``--parallel``, default 4 in SLURM at a time), each its own job.
+
+Hyperband (``early_terminate``): while a controller is attached it reads every running
+trial's metrics from its run directory with the local runner's own follow step
+(:func:`runner._follow`); a laggard's stop is recorded in the study first (the ``stopping``
+user attribute, so a re-attached controller honours a decision made by one that died), then
+its job is cancelled (``scancel``: SIGTERM, SIGKILL after SLURM's KillWait), and the trial
+is recorded as stopped, never failed, never retried. With ``--detach`` nobody follows: the
+trials run to their end until a controller re-attaches.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from ..readers import ReadProblem, read_text
 if TYPE_CHECKING:
     from .engines import Outcome
     from .engines.slurm import JobState, Partition, SlurmSettings
+    from .hyperband import Brackets
     from .plan import Plan
     from .runner import Options, SweepResult, _Printer
     from .state import Started, SweepState
@@ -82,10 +91,6 @@ def run_slurm(plan: Plan, sweep_dir: Path, opts: Options, say: _Printer) -> Swee
     from .engines.slurm import SlurmSettings, check_cluster
     from .state import SweepState
 
-    spec = plan.checked.spec
-    if spec.early_terminate is not None:
-        raise ConfigError(f"{spec.where('early_terminate')}: early_terminate: the slurm engine cannot stop "
-                          "one trial; use --engine local")
     settings = SlurmSettings(opts.slurm_partition, opts.slurm_time, opts.slurm_mem, list(opts.slurm_options),
                              opts.cpus_per_trial, opts.gpus_per_trial, opts.timeout)
     stop_grace()  # a bad FLOWS_SLURM_STOP_GRACE is one line before anything is written
@@ -128,15 +133,25 @@ class _Controller:
         self.again: deque[Started] = deque()  # to submit: retries, trials that never reached SLURM
         self.ended: dict[int, str] = {}
         self.best: tuple[float, int] | None = None
+        self.brackets: Brackets | None = None
         self._squeue_failing: float | None = None
 
     # ------------------------------------------------------------------------------ the loop
 
     def run(self) -> SweepResult:
         from .engines.slurm import time_limit
-        from .runner import SweepInterrupted, _better, _finish, _trials, metric_phrase
+        from .runner import (
+            SweepInterrupted,
+            _better,
+            _brackets,
+            _finish,
+            _follow,
+            _trials,
+            metric_phrase,
+        )
 
         spec, plan = self.spec, self.plan
+        self.brackets = _brackets(self.state, spec)
         for t in self.state.trials():
             if t.state.name in ("COMPLETE", "FAIL", "PRUNED"):
                 self.ended[t.number] = t.state.name
@@ -150,6 +165,11 @@ class _Controller:
         self.say(f"engine: SLURM partition {self.part.name}, {at_once}, "
                  f"time limit {f'{minutes} min' if minutes else 'none'}"
                  + (f", {self.opts.retries} retries" if self.opts.retries else ""))
+        if self.brackets is not None:
+            self.say(f"early termination: {self.brackets.rule.describe()}")
+            if self.opts.detach:
+                self.say("early termination needs an attached controller; trials run to their end "
+                         "while none is attached")
         try:
             self._attach()
             while True:
@@ -160,6 +180,9 @@ class _Controller:
                     break
                 time.sleep(POLL)
                 self._collect_patiently()
+                if self.brackets is not None and self.jobs:
+                    _follow(self.state, self.brackets, {n: j.watch for n, j in self.jobs.items()},
+                            self._stop, self.say)
         except KeyboardInterrupt:
             self.say(f"interrupted: {self._in_slurm()}; run the same command again to re-attach")
             raise SweepInterrupted(f"sweep {self.state.id}: the controller stopped, its SLURM jobs did not; "
@@ -246,6 +269,15 @@ class _Controller:
         done = int(mark.get("restarts") or 0) if str(mark.get("job_id")) == job_id else 0
         self.jobs[st.number] = _Job(job_id, _Watch(st, metrics), since, requeues=done)
 
+    def _stop(self, n: int) -> None:
+        """Hyperband stops trial ``n`` (its decision is already in the study): cancel its job."""
+        from .engines.slurm import cancel
+
+        job = self.jobs[n]
+        problem = cancel(job.job_id)
+        if problem:
+            self.say(f"trial {n}: scancel {job.job_id}: {problem}")
+
     def _journal(self, entry: dict[str, Any]) -> None:
         with open(self.folder / JOURNAL, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry) + "\n")
@@ -316,7 +348,25 @@ class _Controller:
         self.say(f"re-attaching: {len(self.ended)} trial(s) ended before, {len(self.jobs)} in SLURM"
                  + (f" ({adopted} adopted from an unrecorded submission)" if adopted else "")
                  + (f", {len(self.again)} to submit again" if self.again else ""))
+        self._stop_decided(live)
         self._collect(live)
+
+    def _stop_decided(self, live: dict[str, JobState]) -> None:
+        """Trials hyperband stopped under a controller that died since: stopped they stay (a
+        job that still runs, because the controller died before its scancel, is cancelled)."""
+        from .runner import _decided
+
+        if self.brackets is None:
+            return
+        for n, job in list(self.jobs.items()):
+            why = _decided(self.state, job.watch)
+            if why is None:
+                continue
+            job.watch.stop = why
+            js = live.get(job.job_id)
+            if js is not None and not js.ended:
+                self.say(f"trial {n} stopping (decided by an earlier controller): {why}")
+                self._stop(n)
 
     # ------------------------------------------------------------------------------ following
 
@@ -404,24 +454,22 @@ class _Controller:
 
     def _ended(self, job: _Job, o: Outcome) -> None:
         from .retries import retry
-        from .runner import _better, _record, completed
+        from .runner import _better, _ending, _record, _tally
 
         st, spec = job.watch.st, self.spec
-        again = retry(self.state, st, o, self.opts.retries, self.opts.timeout, {"job_id": job.job_id})
+        again = None if job.watch.stop else retry(self.state, st, o, self.opts.retries, self.opts.timeout,
+                                                  {"job_id": job.job_id})
         if again is not None:
             self.again.append(again)
             self.say(f"trial {st.number} FAILED after {o.seconds:.1f}s (job {job.job_id}), runs again: {again.rerun}")
             return
-        status, value, note = _record(self.state, job.watch, o, spec.metric, self.opts.timeout, None)
-        self.ended[st.number] = "COMPLETE" if status == "complete" else "FAIL"
+        status, value, note = _record(self.state, job.watch, o, spec.metric, self.opts.timeout, self.brackets)
+        self.ended[st.number] = {"complete": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
         if status == "complete" and value is not None:
             self.best = _better(self.best, (value, st.number), spec.goal)
-        failed = sum(1 for s in self.ended.values() if s == "FAIL")
         total = f"/{self.plan.planned}" if self.plan.planned is not None else ""
-        tally = (f"{len(self.ended)}{total} ended ({failed} failed), {len(self.jobs)} in SLURM"
-                 + (f", best {spec.metric}={self.best[0]:.6g} (trial {self.best[1]})" if self.best else ""))
-        what = completed(spec, o.seconds, value) if status == "complete" else f"FAILED after {o.seconds:.1f}s: {note}"
-        self.say(f"trial {st.number} {what} (job {job.job_id}) | {tally}")
+        tally = _tally(self.ended, total, self.best, spec, self.brackets is not None, f"{len(self.jobs)} in SLURM")
+        self.say(f"trial {st.number} {_ending(spec, status, o.seconds, value, note)} (job {job.job_id}) | {tally}")
 
 
 JOURNAL_LIMIT = 64 * 1024 * 1024  # bytes; a line per submission, so this is generous

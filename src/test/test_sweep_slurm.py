@@ -488,3 +488,93 @@ def test_a_submission_the_controller_never_recorded_is_adopted_not_repeated(
     assert sorted(r["status"] for r in rows) == ["complete", "complete"]
     starts, ends = marks(log)
     assert {n: len(pids) for n, pids in starts.items()} == ends == {"0": 1, "1": 1}
+
+
+CURVES = Path(__file__).resolve().parents[2] / "examples" / "sweep" / "curves.py"
+HYPERBAND_HEAD = ("method: grid\nmetric: {name: loss, goal: minimize}\n"
+                  "early_terminate: {type: hyperband, min_iter: 3, eta: 3}\nparameters:\n")
+
+
+@pytest.mark.slow
+def test_hyperband_stops_lagging_trials_with_scancel(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
+    """A hyperband spec runs unchanged on SLURM: the foreground controller follows each job's
+    metrics in its run directory, cancels the laggards' jobs (CANCELLED in SLURM) and records
+    them as stopped, never failed and never retried (even with --retries 1); the best learning
+    rate runs to its end, and every trial is submitted once."""
+    spec = write_spec(tmp_path, HYPERBAND_HEAD + "  lr: {values: [0.01, 1.0, 0.0001]}\n  epochs: {value: 27}\n"
+                      "  epoch_seconds: {value: 0.3}\n", program=CURVES)
+    sweep_dir = tmp_path / "sw"
+    proc = flow_sweep([spec, "--engine", "slurm", "--sweep-dir", sweep_dir, "--parallel", "2", "--retries", "1"],
+                      tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + diagnosis(cluster, sweep_dir)
+    out = proc.stdout
+    assert "early termination: hyperband: bands at 3, 9, 27, 81, 243, 729, ... values of the metric, eta 3" in out
+    rows = read_csv(sweep_dir / "results.csv")
+    assert (rows[0]["trial"], rows[0]["status"]) == ("0", "complete")  # lr 0.01: the best, ran to its end
+    assert len((sweep_dir / "trials" / "0000" / "metrics.jsonl").read_text().splitlines()) == 27
+    stopped = [r for r in rows if r["status"] == "stopped"]
+    assert sorted(r["trial"] for r in stopped) == ["1", "2"], out
+    sweep_id = json.loads((sweep_dir / "sweep.json").read_text())["id"]
+    states = {job: state for job, state, *_ in squeue(f"--name={sweep_id}")}
+    for r in stopped:
+        assert r["error"].startswith("stopped early by hyperband at band ") and "; ended at iteration " in r["error"]
+        assert not r["reruns"]
+        run_dir = Path(r["run_dir"])
+        reported = run_dir.joinpath("metrics.jsonl").read_text().splitlines()
+        assert 3 <= len(reported) < 27 and float(r["loss"]) == json.loads(reported[-1])["loss"]
+        job = json.loads((run_dir / "slurm_job.json").read_text())["job_id"]
+        assert states[job] == "CANCELLED"  # by the controller's scancel
+        assert f"trial {r['trial']} stopping: stopped early by hyperband" in out
+    assert "2 stopped early, 0 failed of 3 planned" in out
+    assert "FAILED" not in out and "runs again" not in out
+    assert [e["trials"] for e in journal(sweep_dir) if "trials" in e] == [[0, 1, 2]]  # nothing submitted twice
+    assert sorted(p.name for p in (sweep_dir / "trials").iterdir()) == ["0000", "0001", "0002"]  # no retry
+
+
+@pytest.mark.slow
+def test_hyperband_with_detach_says_nobody_follows(cluster: slurm_cluster.Cluster, tmp_path: Path) -> None:
+    """``--detach`` with early termination submits as usual and says, once, that trials run to
+    their end while no controller is attached; a re-attached controller records them."""
+    spec = write_spec(tmp_path, HYPERBAND_HEAD + "  lr: {values: [0.01]}\n  epochs: {value: 3}\n"
+                      "  epoch_seconds: {value: 0.05}\n", program=CURVES)
+    sweep_dir = tmp_path / "sw"
+    first = flow_sweep([spec, "--engine", "slurm", "--sweep-dir", sweep_dir, "--detach"], tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    line = "early termination needs an attached controller; trials run to their end while none is attached"
+    assert first.stdout.count(line) == 1 and "detached: 1 trial(s) in SLURM" in first.stdout
+    last = flow_sweep([spec, "--engine", "slurm", "--sweep-dir", sweep_dir], tmp_path)
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert line not in last.stdout and "trial 0 complete in" in last.stdout
+
+
+@pytest.mark.slow
+def test_a_stop_decided_by_a_controller_that_died_is_honoured(
+    cluster: slurm_cluster.Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The controller dies right after hyperband's decision is in the study, before its
+    ``scancel``: the next controller cancels the job and records the trial as stopped, not
+    failed, and does not run it again (even with --retries 1)."""
+    import config_utils.sweep
+    from config_utils.sweep import slurm_control
+
+    def died_before_scancel(self: slurm_control._Controller, n: int) -> None:
+        raise SystemExit("controller killed before scancel")
+
+    spec = write_spec(tmp_path, HYPERBAND_HEAD + "  lr: {values: [0.01, 1.0]}\n  epochs: {value: 27}\n"
+                      "  epoch_seconds: {value: 0.3}\n", program=CURVES)
+    sweep_dir = tmp_path / "sw"
+    monkeypatch.setattr(slurm_control._Controller, "_stop", died_before_scancel)
+    with pytest.raises(SystemExit):
+        config_utils.sweep.run(spec, engine="slurm", sweep_dir=sweep_dir, parallel=2, cwd=tmp_path,
+                               out=io.StringIO())
+    monkeypatch.undo()
+    proc = flow_sweep([spec, "--engine", "slurm", "--sweep-dir", sweep_dir, "--retries", "1"], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + diagnosis(cluster, sweep_dir)
+    assert "trial 1 stopping (decided by an earlier controller): stopped early by hyperband at band " in proc.stdout
+    rows = {r["trial"]: r for r in read_csv(sweep_dir / "results.csv")}
+    assert rows["0"]["status"] == "complete"
+    assert rows["1"]["status"] == "stopped" and not rows["1"]["reruns"], proc.stdout
+    job = json.loads((sweep_dir / "trials" / "0001" / "slurm_job.json").read_text())["job_id"]
+    sweep_id = json.loads((sweep_dir / "sweep.json").read_text())["id"]
+    assert dict((j, s) for j, s, *_ in squeue(f"--name={sweep_id}"))[job] == "CANCELLED"
+    assert "submitted" not in proc.stdout and "FAILED" not in proc.stdout

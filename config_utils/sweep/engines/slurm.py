@@ -280,6 +280,18 @@ def job_states(name: str) -> dict[str, JobState]:
     return out
 
 
+def cancel(job_id: str) -> str | None:
+    """``scancel JOB_ID`` (an array task as ``123_4``): how a controller stops one trial. SLURM
+    sends the job's processes SIGTERM, which a program can catch to save and exit, and SIGKILL
+    after the cluster's ``KillWait`` (``scontrol show config``); the job ends CANCELLED. None,
+    or scancel's complaint (a job that had already ended is none)."""
+    proc = _run(["scancel", job_id])
+    if proc.returncode == 0:
+        return None
+    first = (proc.stderr or proc.stdout).strip().splitlines()
+    return first[0] if first else f"scancel exited {proc.returncode}"
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     """A JSON object the engine wrote into a trial's run directory, or None. Through the
     house's bounded reader: the trial owns that directory and may have put a FIFO or a link to
